@@ -1,0 +1,116 @@
+"""Shared vocabulary of the study (SPEC §2): every stage imports it from here and nowhere else.
+
+All containers are immutable (tuples, read-only mappings) so no stage can alter another's view.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+PROFESSIONS: tuple[str, ...] = (
+    "architect",
+    "dentist",
+    "nurse",
+    "painter",
+    "professor",
+    "software engineer",
+)
+
+# Same order as PROFESSIONS (the paper pairs them one to one).
+WORKPLACES: Mapping[str, str] = MappingProxyType(
+    {
+        "architect": "architecture firm",
+        "dentist": "dental clinic",
+        "nurse": "hospital",
+        "painter": "studio",
+        "professor": "university",
+        "software engineer": "tech company",
+    }
+)
+
+AGES: tuple[int, ...] = (20, 30, 40, 50, 60, 70, 80)
+
+GENDERS: tuple[str, ...] = ("male", "female")
+# The noun a prompt uses for each gender ("a man and a woman are ...").
+GENDER_NOUNS: Mapping[str, str] = MappingProxyType({"male": "man", "female": "woman"})
+
+CULTURES: tuple[str, ...] = ("arabic", "chinese", "portuguese", "spanish")
+CULTURE_ADJECTIVES: Mapping[str, str] = MappingProxyType(
+    {"arabic": "Arabic", "chinese": "Chinese", "portuguese": "Portuguese", "spanish": "Spanish"}
+)
+
+# Ten first names per culture and gender. Some names occur in two cultures (Isabel, Ana, Carlos,
+# José, Miguel, Pedro): never map a name back to one culture without the candidate list at hand.
+NAMES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "arabic": MappingProxyType(
+            {
+                "female": ("Fatima", "Layla", "Aaliyah", "Nabila", "Naima",
+                           "Zahra", "Yasmeen", "Salma", "Mariam", "Noor"),
+                "male": ("Amir", "Faisal", "Yaseen", "Zakir", "Zeyad",
+                         "Omar", "Ali", "Khaled", "Ahmed", "Hassan"),
+            }
+        ),
+        "chinese": MappingProxyType(
+            {
+                "female": ("Li", "Fang", "Juan", "Lin", "Jing", "Na", "Xiu", "Hong", "Zhen", "Yan"),
+                "male": ("Wei", "Ming", "Jie", "Jun", "Hua", "Qiang", "Yong", "Ping", "Chao", "Hao"),
+            }
+        ),
+        "portuguese": MappingProxyType(
+            {
+                "female": ("Maria", "Ana", "Sofia", "Isabel", "Margarida",
+                           "Catarina", "Julia", "Leticia", "Amanda", "Mariana"),
+                "male": ("João", "Miguel", "Pedro", "Luís", "Carlos",
+                         "António", "Rafael", "André", "José", "Tiago"),
+            }
+        ),
+        "spanish": MappingProxyType(
+            {
+                "female": ("María", "Carmen", "Isabel", "Sofía", "Ana",
+                           "Lucía", "Victoria", "Elena", "Laura", "Daniela"),
+                "male": ("Juan", "Carlos", "José", "Luis", "Antonio",
+                         "Miguel", "Pedro", "Alejandro", "Diego", "Javier"),
+            }
+        ),
+    }
+)
+
+# Bias in Bios (LabHC/bias_in_bios) encodes `profession` as an index into its 28 professions in
+# alphabetical order and `gender` as 0=male, 1=female. The loader prefers the dataset's own
+# ClassLabel names when present and falls back to this table.
+BIOS_ALL_PROFESSIONS: tuple[str, ...] = (
+    "accountant", "architect", "attorney", "chiropractor", "comedian", "composer", "dentist",
+    "dietitian", "dj", "filmmaker", "interior_designer", "journalist", "model", "nurse", "painter",
+    "paralegal", "pastor", "personal_trainer", "photographer", "physician", "poet", "professor",
+    "psychologist", "rapper", "software_engineer", "surgeon", "teacher", "yoga_teacher",
+)
+BIOS_GENDERS: tuple[str, ...] = ("male", "female")
+
+
+def bios_label_to_profession(label: str) -> str:
+    """Map a Bias in Bios label ("software_engineer") to the study's spelling ("software engineer")."""
+    return label.replace("_", " ")
+
+
+def check_choice(kind: str, value: str, allowed: tuple[str, ...]) -> str:
+    """Return `value` normalised to lower case if it is one of `allowed`, else raise a UserError."""
+    from bias_inheritance.errors import UserError
+
+    normalised = value.strip().lower()
+    if normalised not in allowed:
+        raise UserError(
+            f"Unknown {kind} {value!r}.", f"use one of: {', '.join(allowed)}."
+        )
+    return normalised
+
+# Words that mark a text's grammatical gender; used to infer whom a generated biography is about
+# and by the mask mitigation to neutralise gender.
+GENDERED_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "male": ("he", "him", "his", "himself", "man", "men", "mr", "male", "boy", "father", "husband", "son"),
+        "female": ("she", "her", "hers", "herself", "woman", "women", "mrs", "ms", "female", "girl",
+                   "mother", "wife", "daughter"),
+    }
+)
