@@ -90,7 +90,6 @@ class CultureDataset:
     text_field: str
     paper_rows: int  # test size the paper reports (SPEC §4); the pinned CultureLLM files hold exactly this
     checksum: str  # "sha256:<hex>" or "gitblob:<hex>"
-    citation: str
 
     @property
     def relation(self) -> str:
@@ -118,60 +117,60 @@ class CultureDataset:
 
 
 def _ds(key: str, name: str, scheme: str, condition: str, path: str, text_field: str, paper_rows: int,
-        checksum: str, citation: str, source: str = "culturellm") -> CultureDataset:
+        checksum: str, source: str = "culturellm") -> CultureDataset:
     tasktype, code = key.split("_")[:2]
     culture = {c: n for n, c in vocab.CULTURE_CODES.items()}[code]
     return CultureDataset(key, name, culture, tasktype, scheme, condition, source, path, text_field, paper_rows,
-                          checksum, citation)
+                          checksum)
 
 
 DATASETS: tuple[CultureDataset, ...] = (
     _ds("offensive_ar_mp", "Multi-Platform-Offensive", "offensive", "is offensive",
         "data/Arabic/MP/offens.jsonl", "comment", 1000,
-        "sha256:62923db7985f53b91b429222619154410c11eef9a8f62d3ab36bc3b7fbf35301", "chowdhury2020multiplatform"),
+        "sha256:62923db7985f53b91b429222619154410c11eef9a8f62d3ab36bc3b7fbf35301"),
     _ds("offensive_pt_offcombr", "OffComBR", "offensive", "is offensive",
         "data/Portuguese/OffComBR/data.jsonl", "data", 1250,
-        "sha256:f3fe71c8a5815bd5aa25b3f298dab48057c89e12d38f368ada1279625ae46bb7", "depelle2017offcombr"),
+        "sha256:f3fe71c8a5815bd5aa25b3f298dab48057c89e12d38f368ada1279625ae46bb7"),
     _ds("offensive_es_ami", "AMI (IberEval 2018)", "offensive", "is offensive",
         "data/Spanish/AMI IberEval 2018_offens/data-2.jsonl", "data", 1000,
-        "sha256:ef512f1d9eb70d2a2566eb555bc70ccb2b6320193ae5d57e9cb5d6dc8b0e2b6e", "fersini2018ami"),
+        "sha256:ef512f1d9eb70d2a2566eb555bc70ccb2b6320193ae5d57e9cb5d6dc8b0e2b6e"),
     _ds("hate_ar_osact4", "OSACT4-Hate", "hate", "has hate speech",
         "data/Arabic/OSACT4/dev_data.jsonl", "tweet", 1000,
-        "sha256:e73b109dc118f4fe44ed2ce70d24a40289e1c0985c25e309f4ab88ac6cd2e4fb", "husain2020osact4"),
+        "sha256:e73b109dc118f4fe44ed2ce70d24a40289e1c0985c25e309f4ab88ac6cd2e4fb"),
     # HateBR's file in the collection carries its offensive layer (OFF/NOT), so it is asked as such.
     _ds("hate_pt_hatebr", "HateBR", "offensive", "is offensive",
         "data/Portuguese/HateBR/data-2.jsonl", "data", 1000,
-        "sha256:8eb4b7dea33d1006ef117aeec2a93ac02746c070248c1b556bb64e142e2c97ea", "vargas2022hatebr"),
+        "sha256:8eb4b7dea33d1006ef117aeec2a93ac02746c070248c1b556bb64e142e2c97ea"),
     _ds("hate_es_hateval2019", "HatEval 2019", "hate", "has hate speech",
         "data/Spanish/HateEval 2019_HS/data-2.jsonl", "data", 1000,
-        "sha256:045f8eb22c7fc6e560fcb4ecf3846d059965b865bd30ba72cea7363e9b4dfdce", "basile2019hateval"),
+        "sha256:045f8eb22c7fc6e560fcb4ecf3846d059965b865bd30ba72cea7363e9b4dfdce"),
     _ds("spam_ar_asht", "ASHT", "spam", "is spam tweet",
         "data/Arabic/SpamDetect/span_detect_2.jsonl", "tweet", 1000,
-        "sha256:e3f55d6a8fd722c98fdabdb0e7069e2cc1ca6bd5e7c880c78e0d7019ceeee869", "kaddoura2023asht"),
+        "sha256:e3f55d6a8fd722c98fdabdb0e7069e2cc1ca6bd5e7c880c78e0d7019ceeee869"),
     _ds("spam_zh_ccs", "CCS (Chinese Camouflage Spam)", "spam", "is spam tweet",
         "data/China/Chinese-Camouflage-Spam-dataset/data-2.jsonl", "data", 1000,
-        "sha256:c69f0e58d82f3f2ed52e0ffe7c5528abb976ee372045cb6347b34eaf02ec7571", "jiang2019ccs"),
+        "sha256:c69f0e58d82f3f2ed52e0ffe7c5528abb976ee372045cb6347b34eaf02ec7571"),
     _ds("vulgar_ar_mp", "Multi-Platform-Vulgar", "vulgar", "has vulgar speech",
         "data/Arabic/MP/VulgarSpeech.jsonl", "comment", 675,
-        "sha256:0cd7558b51460bc9ec9fd04d76a3d64446b458c94853a1b2d983a4fcc38037f1", "chowdhury2020multiplatform"),
+        "sha256:0cd7558b51460bc9ec9fd04d76a3d64446b458c94853a1b2d983a4fcc38037f1"),
     _ds("bias_ar_biasfignews", "BiasFignews", "binary", "expresses bias against a party or group",
         "data/Main.xlsx", "Text", 2055,
-        "gitblob:538fbf8a66f3b2e5823d1460f9ca08b1d16c3668", "duaibes2024sina", source="fignews"),
+        "gitblob:538fbf8a66f3b2e5823d1460f9ca08b1d16c3668", source="fignews"),
     _ds("bias_zh_cdialbias", "CDial-Bias", "binary", "expresses bias on gender",
         "data/China/CDial-Bias/gender-2.jsonl", "data", 1000,
-        "sha256:f14c017317b32cf75b2f207740b0ed16f83f1ca1f7d6a7e37579699554d8edc7", "zhou2022cdialbias"),
+        "sha256:f14c017317b32cf75b2f207740b0ed16f83f1ca1f7d6a7e37579699554d8edc7"),
     _ds("bias_pt_toldbr_homophobia", "ToLD-Br-Homophobia", "binary", "has homophobia speech",
         "data/Portuguese/ToLD-Br/homophobia.jsonl", "data", 1000,
-        "sha256:0ed0511201bdf6216c42ff381cb882d4419d4085d8b9458431235cb184f52291", "leite2020toldbr"),
+        "sha256:0ed0511201bdf6216c42ff381cb882d4419d4085d8b9458431235cb184f52291"),
     _ds("bias_pt_toldbr_misogyny", "ToLD-Br-Misogyny", "binary", "has misogyny speech",
         "data/Portuguese/ToLD-Br/misogyny.jsonl", "data", 1000,
-        "sha256:ed06c8385cf2d1cb91a7f8d5e9eb0138c013e082e4561ec5835c2079dcf56927", "leite2020toldbr"),
+        "sha256:ed06c8385cf2d1cb91a7f8d5e9eb0138c013e082e4561ec5835c2079dcf56927"),
     _ds("bias_es_detoxis_improper", "DETOXIS-Improper", "binary", "has improper speech",
         "data/Spanish/DETOXIS 2021/improper_language.jsonl", "data", 1000,
         "sha256:8107b184d2355cdf6be8ba7c1467516530e5a74bb01bddaa73b979bdac1963a3", "taule2021detoxis"),
     _ds("abusive_pt_toldbr_insult", "ToLD-Br-Insult", "binary", "has insult speech",
         "data/Portuguese/ToLD-Br/insult.jsonl", "data", 1000,
-        "sha256:6a2e1a061a2a1285847c9612d547980dadd57cb70fbfe54d9068cb2f388358b3", "leite2020toldbr"),
+        "sha256:6a2e1a061a2a1285847c9612d547980dadd57cb70fbfe54d9068cb2f388358b3"),
     _ds("abusive_es_detoxis_insult", "DETOXIS-Insult", "binary", "has insult speech",
         "data/Spanish/DETOXIS 2021/insult.jsonl", "data", 1000,
         "sha256:140244cf1cd5b9914e680fda4bd40134ea4fa952c5eb849c9c0cf80242e46402", "taule2021detoxis"),
