@@ -87,3 +87,21 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML config that must hold a mapping; errors name the file."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"Config file {path} does not exist.", "check the path.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path} is not valid YAML ({exc.__class__.__name__}).", "fix the YAML syntax.") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{path} must hold a mapping of settings.", "write it as `key: value` lines.")
+    return raw

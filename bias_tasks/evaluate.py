@@ -19,10 +19,12 @@ from bias_tasks import tasks_path
 PROVENANCE_KEY = "bias_inheritance"
 
 
-def task_manager() -> Any:
+def task_manager(metadata: dict[str, Any] | None = None) -> Any:
+    """A TaskManager that sees our tasks. lm-eval applies `metadata` (passed on to `custom_dataset`)
+    only through the TaskManager, not through simple_evaluate when a manager is given."""
     from lm_eval.tasks import TaskManager
 
-    return TaskManager(include_path=str(tasks_path()))
+    return TaskManager(include_path=str(tasks_path()), metadata=metadata)
 
 
 def check_task_names(names: Sequence[str], manager: Any) -> list[str]:
@@ -59,12 +61,13 @@ def evaluate_model(
     label: str | None = None,
     role: str | None = None,
     gen_kwargs: dict[str, Any] | None = None,
+    fingerprint: str | None = None,
 ) -> Path:
     """Evaluate `model` (plus optional LoRA `adapter`) on `tasks`; write results JSON atomically."""
     from lm_eval import simple_evaluate
     from lm_eval.utils import handle_non_serializable
 
-    manager = task_manager()
+    manager = task_manager(metadata)
     names = check_task_names(tasks, manager)
     adapter_path = Path(adapter) if adapter else None
     resolved = resolve_model(model)
@@ -78,7 +81,6 @@ def evaluate_model(
         batch_size=batch_size,
         device=device,
         log_samples=False,
-        metadata=metadata,
         gen_kwargs=gen_kwargs,
     )
     if results is None:  # non-zero rank in distributed runs
@@ -90,21 +92,28 @@ def evaluate_model(
         "model": describe_model(resolved),
         "adapter": str(adapter_path) if adapter_path else None,
         "run_card": run_card,
-        "data_sources": _data_sources(),
+        "data_sources": _data_sources(metadata or {}),
         "limit": limit,
         "versions": package_versions(),
+        "fingerprint": fingerprint,
     }
     atomic_write_text(Path(out_path), json.dumps(results, indent=2, default=handle_non_serializable, ensure_ascii=False))
     return Path(out_path)
 
 
-def _data_sources() -> dict[str, Any]:
-    """The prepared data families' source records (a family not prepared is simply absent)."""
+def _data_sources(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Source records of the prepared data families the tasks read (`<family>_data_dir` overrides)."""
     from bias_inheritance import cache
 
-    sources: dict[str, Any] = {}
+    folders: dict[str, Path] = {}
     root = cache.cache_root() / "data"
     if root.is_dir():
-        for family in sorted(p for p in root.iterdir() if (p / "source.json").is_file()):
-            sources[family.name] = read_json(family / "source.json")
-    return sources
+        folders.update({p.name: p for p in root.iterdir() if p.is_dir()})
+    for key, value in metadata.items():
+        if key.endswith("_data_dir") and value:
+            folders[key[: -len("_data_dir")]] = Path(value)
+    return {
+        family: read_json(folder / "source.json")
+        for family, folder in sorted(folders.items())
+        if (folder / "source.json").is_file()
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bias_inheritance import vocab
-from bias_inheritance.formats import bios_question
+from bias_inheritance.formats import bios_prompt
 from bias_tasks.docs import gender_docs
 from bias_tasks.metrics import group_gap, group_mean
 
@@ -15,7 +15,7 @@ def load_docs(**kwargs):
 
 
 def doc_to_text(doc: dict) -> str:
-    return bios_question(doc["text"]) + "\nAnswer:"
+    return bios_prompt(doc["text"])
 
 
 def doc_to_choice(doc: dict) -> list[str]:

@@ -1,0 +1,1 @@
+"""Stage 4: lm-eval results JSON -> leaderboard tables (Markdown, CSV) with provenance."""
