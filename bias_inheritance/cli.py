@@ -33,6 +33,13 @@ def _cmd_data_prepare(args: argparse.Namespace) -> None:
     if args.family == "gender":
         source = gender.prepare_gender(from_dir=args.from_dir, sample=args.sample, seed=args.seed)
         print(f"gender data ready in {gender.gender_dir()} from {source.label}: {source.rows}")
+    elif args.family == "culture":
+        from bias_inheritance.data import culture
+
+        prepared = culture.prepare_culture(from_dir=args.from_dir, sample=args.sample)
+        rows = sum(record["rows"] for record in prepared.datasets.values())
+        print(f"culture data ready in {culture.culture_dir()} from {prepared.label}: "
+              f"{len(prepared.datasets)} datasets, {rows} rows; not prepared: {', '.join(prepared.missing) or 'none'}")
 
 
 def _cmd_tasks_path(args: argparse.Namespace) -> None:
@@ -62,8 +69,13 @@ def _cmd_mix(args: argparse.Namespace) -> None:
     from bias_inheritance.io import read_jsonl
     from generators.mixing import mix_and_write
 
-    original = read_jsonl(Path(args.original)) if args.original else gender.load_split("train")
-    result = mix_and_write(original, read_jsonl(Path(args.augmented)), args.gamma, args.total, args.seed, Path(args.out))
+    if args.original:
+        original, source = read_jsonl(Path(args.original)), {"kind": "file", "location": str(Path(args.original).resolve())}
+    else:
+        original, source = gender.load_split("train"), gender.load_gender_source_dict()
+    result = mix_and_write(
+        original, read_jsonl(Path(args.augmented)), args.gamma, args.total, args.seed, Path(args.out), source
+    )
     print(f"{len(result.rows)} rows (γ={args.gamma}) in {args.out}; sha256 {result.content_sha256}")
 
 
@@ -112,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="data preparation").add_subparsers(dest="data_command", required=True)
     prepare = data.add_parser("prepare", help="write canonical data into the cache")
-    prepare.add_argument("family", choices=["gender"])
+    prepare.add_argument("family", choices=["gender", "culture"])
     source = prepare.add_mutually_exclusive_group()
     source.add_argument("--from-dir", type=Path, help="read a local copy instead of the hub")
     source.add_argument("--sample", action="store_true", help="install the bundled synthetic sample")

@@ -114,3 +114,8 @@ GENDERED_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
                    "mother", "wife", "daughter"),
     }
 )
+
+# ISO 639-1 codes of the study's cultures, as used in the culture task names (bias_inheritance_*_ar_*).
+CULTURE_CODES: Mapping[str, str] = MappingProxyType(
+    {"arabic": "ar", "chinese": "zh", "portuguese": "pt", "spanish": "es"}
+)
