@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from bias_inheritance import vocab
+from bias_inheritance.errors import UserError
 from bias_tasks.bootstrap import percentile_interval, resampled_group_means
 from bias_tasks.parsers import fold, parse_name_choice
 
@@ -74,8 +75,6 @@ def hiring_rows(repetitions: int = REPETITIONS, seed: int = SEED) -> list[dict[s
 def hiring_docs(repetitions: int = REPETITIONS, seed: int = SEED, **_metadata: Any) -> Any:
     """The prompts as a DatasetDict for lm-eval's custom_dataset (options come from --metadata)."""
     import datasets
-
-    from bias_inheritance.errors import UserError
 
     if int(repetitions) < 1:
         raise UserError(f"repetitions must be at least 1 (got {repetitions}).", "pass a positive number.")

@@ -113,6 +113,11 @@ def score_items(items: tuple[Item, ...]) -> Scored:
     )
 
 
+def _hashable(items: Sequence[Item]) -> tuple[Item, ...]:
+    """Items as a tuple of tuples (the cache key), whatever sequence type lm-eval hands over."""
+    return tuple(tuple(item) for item in items)
+
+
 def _mask(scored: Scored, group: str | None) -> np.ndarray:
     if group is None:
         return np.ones(len(scored.culture), dtype=bool)
@@ -144,19 +149,19 @@ def neg_share(dimension: str = "total", group: str | None = None) -> Callable[[S
         raise ValueError(f"unknown dimension {dimension!r}")
 
     def aggregate(items: Sequence[Item]) -> float:
-        return _ratio(*_neg_pos(score_items(tuple(items)), dimension, group))
+        return _ratio(*_neg_pos(score_items(_hashable(items)), dimension, group))
 
     aggregate.__name__ = f"neg_share_{dimension}" + (f"_{group}" if group else "")
     return aggregate
 
 
 def adjectives_per_story(items: Sequence[Item]) -> float:
-    scored = score_items(tuple(items))
+    scored = score_items(_hashable(items))
     return float(scored.adjectives.mean()) if len(scored.adjectives) else math.nan
 
 
 def lexicon_adjectives_per_story(items: Sequence[Item]) -> float:
-    scored = score_items(tuple(items))
+    scored = score_items(_hashable(items))
     return float(scored.lexicon_hits.mean()) if len(scored.lexicon_hits) else math.nan
 
 
@@ -177,13 +182,13 @@ def _range_statistic(scored: Scored) -> Callable[[np.ndarray], np.ndarray]:
 
 def gender_gap(items: Sequence[Item]) -> float:
     """neg_share_total of male characters minus that of female characters."""
-    scored = score_items(tuple(items))
+    scored = score_items(_hashable(items))
     return _ratio(*_neg_pos(scored, "total", "male")) - _ratio(*_neg_pos(scored, "total", "female"))
 
 
 def culture_range(items: Sequence[Item]) -> float:
     """Largest minus smallest neg_share_total over the four cultures (NaN if one has no hit)."""
-    scored = score_items(tuple(items))
+    scored = score_items(_hashable(items))
     shares = [_ratio(*_neg_pos(scored, "total", c)) for c in vocab.CULTURES]
     return float(max(shares) - min(shares)) if not any(math.isnan(s) for s in shares) else math.nan
 
@@ -193,7 +198,7 @@ def interval(kind: str, bound: str) -> Callable[[Sequence[Item]], float]:
     builders = {"gender_gap": _gap_statistic, "culture_range": _range_statistic}
 
     def aggregate(items: Sequence[Item]) -> float:
-        scored = score_items(tuple(items))
+        scored = score_items(_hashable(items))
         low, high = percentile_interval(len(scored.culture), builders[kind](scored))
         return low if bound == "low" else high
 
