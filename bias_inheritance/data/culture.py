@@ -50,8 +50,12 @@ class CultureSource:
 
     @property
     def label(self) -> str:
-        tag = "" if self.verified else " (UNVERIFIED: files differ from the pinned checksums)"
-        return f"{self.kind}:{self.location}{tag}"
+        if self.verified:
+            return f"{self.kind}:{self.location}"
+        differ = sorted(key for key, record in self.datasets.items() if not record["verified"])
+        problems = [f"{len(differ)} file(s) differ from their pinned checksums"] if differ else []
+        problems += [f"{len(self.missing)} missing"] if self.missing else []
+        return f"{self.kind}:{self.location} (UNVERIFIED: {', '.join(problems)})"
 
 
 def culture_dir() -> Path:
@@ -237,7 +241,7 @@ def prepare_culture(
     (without it that one task reports how to add it).
     """
     if sample:
-        raise UserError("There is no bundled culture sample (the licences do not allow one).",
+        raise UserError("There is no bundled culture sample (no licence covers redistributing these datasets).",
                         f"run `{PREPARE_COMMAND}` (downloads) or add `--from-dir DIR`.")
     out_dir = out_dir or culture_dir()
     root = Path(from_dir).expanduser().resolve() if from_dir is not None else None
