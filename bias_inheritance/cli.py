@@ -93,9 +93,24 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     out = evaluate_model(
         args.model, args.tasks.split(","), Path(args.out), adapter=args.adapter, limit=args.limit,
-        batch_size=args.batch_size, device=args.device,
+        batch_size=args.batch_size, device=args.device, metadata=_json_object(args.metadata, "--metadata"),
+        apply_chat_template=args.apply_chat_template,
     )
     print(f"results in {out}")
+
+
+def _json_object(text: str | None, flag: str) -> dict | None:
+    import json
+
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{flag} is not valid JSON ({exc.msg}).", f"""pass an object, e.g. {flag} '{{"persona": true}}'.""") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{flag} must be a JSON object.", f"""pass an object, e.g. {flag} '{{"persona": true}}'.""")
+    return value
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> None:
@@ -167,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=float)
     ev.add_argument("--batch-size", default="8")
     ev.add_argument("--device", default="cpu")
+    ev.add_argument("--apply-chat-template", action="store_true", help="wrap prompts in the model's chat template")
+    ev.add_argument("--metadata", help='JSON passed to the tasks, e.g. \'{"persona": true}\' or data-dir overrides')
     ev.add_argument("--out", required=True, help="results JSON file")
     ev.set_defaults(func=_cmd_evaluate)
 

@@ -19,25 +19,11 @@ from bias_inheritance.data import gender
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_json, read_yaml_mapping
 from bias_inheritance.model import resolve_model
+from bias_inheritance.settings import from_mapping
 from generators.augment import GenerationSettings, generate_gender_augmentation
 from generators.bias_types import parse_bias_type
 from generators.mixing import check_gamma, mix_and_write
 from trainers.config import TrainSettings
-
-
-def _section(cls: type, raw: Any, name: str) -> Any:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise UserError(f"Config section {name!r} must be a mapping.", "write it as `key: value` lines.")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise UserError(f"Unknown key(s) in section {name!r}: {', '.join(unknown)}.", f"use: {', '.join(sorted(known))}.")
-    try:
-        return cls(**raw)
-    except TypeError as exc:
-        raise UserError(f"Bad section {name!r}: {exc}.", "check the config keys.") from None
 
 
 @dataclass(frozen=True)
@@ -93,10 +79,10 @@ class PipelineConfig:
             model=str(raw.get("model", "embedded")),
             data=str(raw.get("data", "sample")),
             seed=int(raw.get("seed", 0)),
-            generation=_section(GenerationSection, raw.get("generation"), "generation"),
-            mix=_section(MixSection, raw.get("mix"), "mix"),
+            generation=from_mapping(GenerationSection, raw.get("generation"), "config section 'generation'"),
+            mix=from_mapping(MixSection, raw.get("mix"), "config section 'mix'"),
             train=TrainSettings.from_dict(raw.get("train"), where="config section 'train'"),
-            evaluation=_section(EvaluationSection, raw.get("evaluation"), "evaluation"),
+            evaluation=from_mapping(EvaluationSection, raw.get("evaluation"), "config section 'evaluation'"),
         )
 
     @classmethod

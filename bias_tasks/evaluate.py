@@ -62,6 +62,7 @@ def evaluate_model(
     role: str | None = None,
     gen_kwargs: dict[str, Any] | None = None,
     fingerprint: str | None = None,
+    apply_chat_template: bool = False,
 ) -> Path:
     """Evaluate `model` (plus optional LoRA `adapter`) on `tasks`; write results JSON atomically."""
     from lm_eval import simple_evaluate
@@ -82,6 +83,7 @@ def evaluate_model(
         device=device,
         log_samples=False,
         gen_kwargs=gen_kwargs,
+        apply_chat_template=apply_chat_template,
     )
     if results is None:  # non-zero rank in distributed runs
         return out_path
@@ -94,6 +96,8 @@ def evaluate_model(
         "run_card": run_card,
         "data_sources": _data_sources(metadata or {}),
         "limit": limit,
+        "apply_chat_template": apply_chat_template,
+        "metadata": metadata,
         "versions": package_versions(),
         "fingerprint": fingerprint,
     }

@@ -96,3 +96,8 @@ def test_lm_eval_validate_accepts_every_yaml():
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0 and "All tasks found and valid" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_evaluate_metadata_must_be_a_json_object(capsys, tmp_path, cache_dir):
+    assert "not valid JSON" in _error(capsys, ["evaluate", "--metadata", "{persona: true}", "--out", str(tmp_path / "r.json")])
+    assert "must be a JSON object" in _error(capsys, ["evaluate", "--metadata", "[1]", "--out", str(tmp_path / "r.json")])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_yaml_mapping
+from bias_inheritance.settings import from_mapping
 
 MITIGATIONS = ("none",)
 
@@ -52,17 +53,7 @@ class TrainSettings:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None, where: str = "training config") -> "TrainSettings":
-        raw = raw or {}
-        if not isinstance(raw, dict):
-            raise UserError(f"The {where} must be a mapping of settings.", "write it as `key: value` lines.")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise UserError(f"Unknown setting(s) in the {where}: {', '.join(unknown)}.", f"use: {', '.join(sorted(known))}.")
-        try:
-            return cls(**raw)
-        except TypeError as exc:
-            raise UserError(f"Bad value in the {where}: {exc}.", "check the types of the settings.") from None
+        return from_mapping(cls, raw, where)
 
     @classmethod
     def from_yaml(cls, path: Path) -> "TrainSettings":

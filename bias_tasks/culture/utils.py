@@ -16,11 +16,11 @@ def _flag(value: Any) -> bool:
     return value.strip().lower() in ("1", "true", "yes") if isinstance(value, str) else bool(value)
 
 
-def load_docs(dataset: str, data_dir: str | None = None, persona: Any = False, **_metadata: Any):
+def load_docs(dataset: str, culture_data_dir: str | None = None, persona: Any = False, **_metadata: Any):
     """Prepared rows of one dataset (named by the task's dataset_kwargs) with their prompt."""
     import datasets
 
-    rows, source = culture.load_rows(dataset, Path(data_dir) if data_dir else None)
+    rows, source = culture.load_rows(dataset, Path(culture_data_dir) if culture_data_dir else None)
     spec, use_persona = get_dataset(dataset), _flag(persona)
     for row in rows:
         row["prompt"] = instruction(spec, row["text"], persona=use_persona)
