@@ -256,3 +256,12 @@ def test_cli_prepares_culture(cache_dir, capsys):
     assert "culture data ready" in capsys.readouterr().out
     assert read_json(culture.culture_dir() / "source.json")["kind"] == "dir"
     assert read_jsonl(culture.culture_dir() / "vulgar_ar_mp.jsonl")
+
+
+def test_registry_has_fifteen_required_culturellm_files_and_one_fignews_sheet():
+    from collections import Counter
+
+    from bias_inheritance.data.culture_registry import DATASETS
+
+    assert Counter(d.source for d in DATASETS) == {"culturellm": 15, "fignews": 1}
+    assert len({d.path for d in DATASETS}) == 16

@@ -265,6 +265,7 @@ def prepare_culture(
         else:
             path = local_path(dataset, root)
             if not path.is_file():
+                # Only the BiasFignews sheet is optional: the CultureLLM files were checked above.
                 missing[dataset.key] = f"no {path}: add the BiasFignews sheet (data/Main.xlsx) there and prepare again."
                 continue
             data, origin = path.read_bytes(), str(path)

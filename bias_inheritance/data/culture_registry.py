@@ -75,6 +75,9 @@ SCHEMES: Mapping[str, AnswerScheme] = MappingProxyType(
 )
 
 
+SOURCES = ("culturellm", "fignews")
+
+
 @dataclass(frozen=True)
 class CultureDataset:
     """One test set: where it comes from, how its rows read, and how its task asks about them."""
@@ -90,6 +93,11 @@ class CultureDataset:
     text_field: str
     paper_rows: int  # test size the paper reports (SPEC §4); the pinned CultureLLM files hold exactly this
     checksum: str  # "sha256:<hex>" or "gitblob:<hex>"
+
+    def __post_init__(self) -> None:
+        # A registry typo would silently make a required file optional: fail at import instead.
+        if self.source not in SOURCES:
+            raise ValueError(f"{self.key}: unknown source {self.source!r} (expected one of {SOURCES})")
 
     @property
     def relation(self) -> str:
@@ -167,13 +175,13 @@ DATASETS: tuple[CultureDataset, ...] = (
         "sha256:ed06c8385cf2d1cb91a7f8d5e9eb0138c013e082e4561ec5835c2079dcf56927"),
     _ds("bias_es_detoxis_improper", "DETOXIS-Improper", "binary", "has improper speech",
         "data/Spanish/DETOXIS 2021/improper_language.jsonl", "data", 1000,
-        "sha256:8107b184d2355cdf6be8ba7c1467516530e5a74bb01bddaa73b979bdac1963a3", "taule2021detoxis"),
+        "sha256:8107b184d2355cdf6be8ba7c1467516530e5a74bb01bddaa73b979bdac1963a3"),
     _ds("abusive_pt_toldbr_insult", "ToLD-Br-Insult", "binary", "has insult speech",
         "data/Portuguese/ToLD-Br/insult.jsonl", "data", 1000,
         "sha256:6a2e1a061a2a1285847c9612d547980dadd57cb70fbfe54d9068cb2f388358b3"),
     _ds("abusive_es_detoxis_insult", "DETOXIS-Insult", "binary", "has insult speech",
         "data/Spanish/DETOXIS 2021/insult.jsonl", "data", 1000,
-        "sha256:140244cf1cd5b9914e680fda4bd40134ea4fa952c5eb849c9c0cf80242e46402", "taule2021detoxis"),
+        "sha256:140244cf1cd5b9914e680fda4bd40134ea4fa952c5eb849c9c0cf80242e46402"),
 )
 
 BY_KEY: Mapping[str, CultureDataset] = MappingProxyType({d.key: d for d in DATASETS})
