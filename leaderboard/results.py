@@ -72,9 +72,7 @@ def _provenance(raw: dict, ours: dict | None, metrics: dict[str, float]) -> dict
     versions = (ours or {}).get("versions") or {}
     sample_flags = [v for k, v in metrics.items() if k.endswith("/synthetic_sample")]
     sources = (ours or {}).get("data_sources") or {}
-    eval_data = ", ".join(
-        f"{family}:{src.get('kind')}{' (SYNTHETIC SAMPLE)' if src.get('synthetic') else ''}" for family, src in sources.items()
-    )
+    eval_data = ", ".join(f"{family}:{_source_flag(src)}" for family, src in sources.items())
     if not eval_data:
         eval_data = "bundled synthetic sample" if any(v > 0 for v in sample_flags) else "unknown"
     model_info = (ours or {}).get("model") or {}
@@ -95,6 +93,12 @@ def _provenance(raw: dict, ours: dict | None, metrics: dict[str, float]) -> dict
         "transformers": versions.get("transformers") or raw.get("transformers_version"),
         "date": _iso_date(raw.get("date")),
     }
+
+
+def _source_flag(source: dict) -> str:
+    """A data source's kind plus the warnings a reader must see (synthetic sample, unverified files)."""
+    flags = [f for f, on in (("SYNTHETIC SAMPLE", source.get("synthetic")), ("UNVERIFIED", source.get("verified") is False)) if on]
+    return str(source.get("kind")) + (f" ({', '.join(flags)})" if flags else "")
 
 
 def _iso_date(value: Any) -> str | None:

@@ -53,7 +53,7 @@ def test_our_provenance_block_supplies_gamma_bias_type_and_hash(tmp_path):
     raw = json.loads(path.read_text())
     raw["bias_inheritance"] = {
         "label": "lora-t4", "role": "finetuned", "model": {"model": "/cache/smollm2", "hub_id": "HuggingFaceTB/SmolLM2-135M-Instruct"},
-        "adapter": "/runs/a", "limit": 20, "data_sources": {"gender": {"kind": "hub", "synthetic": False}},
+        "adapter": "/runs/a", "limit": 20, "data_sources": {"gender": {"kind": "hub", "synthetic": False}, "culture": {"kind": "dir", "verified": False}},
         "run_card": {"mitigation": "none", "seed": 3, "data": {"sha256": "ab" * 32, "gamma": 0.2, "bias_types": [4], "source": {"kind": "hub"}}},
         "versions": {"lm-eval": "0.4.13", "transformers": "5.0"},
     }
@@ -61,7 +61,7 @@ def test_our_provenance_block_supplies_gamma_bias_type_and_hash(tmp_path):
     p = load_record(path).provenance
     assert (p["model"], p["gamma"], p["bias_type"], p["seed"], p["mitigation"], p["limit"]) == (
         "HuggingFaceTB/SmolLM2-135M-Instruct", 0.2, "4", 3, "none", 20)
-    assert p["train_data_sha256"] == "ab" * 32 and p["eval_data"] == "gender:hub"
+    assert p["train_data_sha256"] == "ab" * 32 and p["eval_data"] == "gender:hub, culture:dir (UNVERIFIED)"
 
 
 def test_folders_are_scanned_and_other_json_is_skipped_and_reported(tmp_path):
