@@ -7,6 +7,7 @@ result, so numbers computed on the bundled synthetic sample can never pass for r
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -150,8 +151,6 @@ def _load_local_dataset(directory: Path) -> Any:
 
 def _bundled_sample() -> dict[str, list[dict]]:
     text = resources.files("bias_inheritance.data").joinpath(SAMPLE_RESOURCE).read_text(encoding="utf-8")
-    import json
-
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return {split: [r for r in rows if r["split"] == split] for split in SPLITS}
 
