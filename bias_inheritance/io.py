@@ -35,26 +35,27 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def parse_jsonl_lines(lines: Iterable[str], origin: str, fix: str) -> Iterator[tuple[int, Any]]:
+    """(line number, value) for each non-blank line; a bad line is a UserError naming origin and line."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{origin} line {number}: malformed JSON ({exc.msg}).", fix) from None
+
+
 def iter_jsonl(path: Path) -> Iterator[dict]:
     """Yield the objects of a JSON-lines file; a bad line raises a UserError naming file and line."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"File not found: {path}.", "check the path, or prepare the data first.")
+    fix = "repair or regenerate that file."
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(
-                    f"Malformed JSON in {path} line {number}: {exc.msg}.",
-                    "repair or regenerate that file.",
-                ) from None
+        for number, row in parse_jsonl_lines(handle, str(path), fix):
             if not isinstance(row, dict):
-                raise UserError(
-                    f"{path} line {number} is not a JSON object.", "repair or regenerate that file."
-                )
+                raise UserError(f"{path} line {number} is not a JSON object.", fix)
             yield row
 
 

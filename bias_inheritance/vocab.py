@@ -94,17 +94,6 @@ def bios_label_to_profession(label: str) -> str:
     return label.replace("_", " ")
 
 
-def check_choice(kind: str, value: str, allowed: tuple[str, ...]) -> str:
-    """Return `value` normalised to lower case if it is one of `allowed`, else raise a UserError."""
-    from bias_inheritance.errors import UserError
-
-    normalised = value.strip().lower()
-    if normalised not in allowed:
-        raise UserError(
-            f"Unknown {kind} {value!r}.", f"use one of: {', '.join(allowed)}."
-        )
-    return normalised
-
 # Words that mark a text's grammatical gender; used to infer whom a generated biography is about
 # and by the mask mitigation to neutralise gender.
 GENDERED_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -65,10 +65,6 @@ _GENDER_TEMPLATES: dict[BiasType, Callable[[str, random.Random], tuple[dict, str
 }
 
 
-def supported_gender_types() -> tuple[BiasType, ...]:
-    return tuple(_GENDER_TEMPLATES)
-
-
 def parse_bias_type(value: int | str) -> BiasType:
     """Accept 4, "4" or "contrastive_single_explicit"; anything else is a UserError."""
     text = str(value).strip().lower()

@@ -7,7 +7,6 @@ trust them (model, adapter, data hash and source, bias type, γ, mitigation, rou
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +85,7 @@ def _provenance(raw: dict, ours: dict | None, metrics: dict[str, float]) -> dict
         "bias_type": ",".join(str(t) for t in data.get("bias_types") or []) or None,
         "gamma": data.get("gamma"),
         "mitigation": card.get("mitigation"),
-        "round": card.get("round", 0 if card else None),
+        "round": card.get("round"),
         "seed": card.get("seed"),
         "limit": (ours or {}).get("limit", config.get("limit")),
         "lm_eval": versions.get("lm-eval") or raw.get("lm_eval_version"),
@@ -164,7 +163,3 @@ def _looks_like_results(path: Path) -> bool:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return False
     return isinstance(raw, dict) and isinstance(raw.get("results"), dict)
-
-
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -34,7 +34,10 @@ def _write_fake_bios(folder, per_cell):
 
 def test_from_dir_selects_the_six_professions_balanced(cache_dir, tmp_path):
     _write_fake_bios(tmp_path / "bios", per_cell=5)
+    train_file = tmp_path / "bios" / "train.jsonl"
+    train_file.write_text(train_file.read_text() + json.dumps({"hard_text": "  ", "profession": 13, "gender": 1}) + "\n")
     source = gender.prepare_gender(from_dir=tmp_path / "bios", train_per_cell=4, test_per_cell=3)
+    assert source.skipped_empty_text == {"train": 1, "test": 0}
     assert source.kind == "dir" and not source.synthetic and source.rows == {"train": 48, "test": 36}
     rows = gender.load_split("train")
     assert {r["profession"] for r in rows} == set(vocab.PROFESSIONS)

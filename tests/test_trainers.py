@@ -65,6 +65,7 @@ def test_lora_training_writes_adapter_and_run_card_and_reuses_it(tiny_model_dir,
     assert card["data"]["source"]["synthetic"] is True and card["mitigation"] == "none"
     assert card["hyperparameters"]["lora_r"] == 16 and card["versions"]["trl"] != "not installed"
     assert card["train_metrics"]["train_loss"] > 0
+    assert card["round"] == 0 and card["data"]["examples_trained"] + card["data"]["examples_dropped"] == 24
     assert not (out / "checkpoints").exists()
     mtime = (out / "adapter_model.safetensors").stat().st_mtime_ns
     assert train_lora(str(tiny_model_dir), data, out, settings) == card  # same inputs: reused

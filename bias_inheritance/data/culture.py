@@ -10,7 +10,6 @@ fetched at run time from pinned commits (or read from a local copy) and never bu
 from __future__ import annotations
 
 import hashlib
-import json
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -31,7 +30,7 @@ from bias_inheritance.data.culture_registry import (
     get_dataset,
 )
 from bias_inheritance.errors import UserError
-from bias_inheritance.io import atomic_write_json, content_hash, read_json, read_jsonl, write_jsonl
+from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_json, read_jsonl, write_jsonl
 
 PREPARE_COMMAND = "bias-inheritance data prepare culture"
 Fetcher = Callable[[str], bytes]
@@ -107,13 +106,7 @@ def _jsonl_pairs(dataset: CultureDataset, data: bytes, origin: str) -> list[tupl
     except UnicodeDecodeError:
         raise UserError(f"{origin} is not UTF-8 text.", fix) from None
     pairs: list[tuple[str, str]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{origin} line {number}: malformed JSON ({exc.msg}).", fix) from None
+    for number, record in parse_jsonl_lines(lines, origin, fix):
         if not isinstance(record, dict) or dataset.text_field not in record or "label" not in record:
             keys = sorted(record) if isinstance(record, dict) else type(record).__name__
             raise UserError(f"{origin} line {number}: expected fields {dataset.text_field!r} and 'label', got {keys}.", fix)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
@@ -36,6 +36,8 @@ class DataSource:
     synthetic: bool
     content_sha256: str
     rows: dict[str, int]
+    # Rows of the six professions left out because their text was empty, per split.
+    skipped_empty_text: dict[str, int] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -86,9 +88,13 @@ def _label_names(features: Any, column: str, fallback: tuple[str, ...]) -> tuple
 def _balanced_rows(
     records: Iterable[dict], split: str, per_cell: int, seed: int, profession_names: tuple[str, ...],
     gender_names: tuple[str, ...],
-) -> list[dict]:
-    """Pick `per_cell` rows for each profession x gender cell, deterministically for a seed."""
+) -> tuple[list[dict], int]:
+    """Pick `per_cell` rows for each profession x gender cell, deterministically for a seed.
+
+    Returns the rows and how many rows of the six professions were skipped for empty text.
+    """
     cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    empty = 0
     for index, rec in enumerate(records):
         try:
             profession = vocab.bios_label_to_profession(profession_names[int(rec["profession"])])
@@ -99,10 +105,12 @@ def _balanced_rows(
                 f"Bias in Bios {split} row {index} is malformed ({exc!r}).",
                 "expected fields hard_text, profession (int) and gender (int).",
             ) from None
-        if profession in vocab.PROFESSIONS and text and text.strip():
-            cells[(profession, gender)].append(
-                _canonical_row(f"bios-{split}-{index}", text, profession, gender, split)
-            )
+        if profession not in vocab.PROFESSIONS:
+            continue
+        if not isinstance(text, str) or not text.strip():
+            empty += 1
+            continue
+        cells[(profession, gender)].append(_canonical_row(f"bios-{split}-{index}", text, profession, gender, split))
     rng = random.Random(f"{seed}-{split}")
     chosen: list[dict] = []
     for profession in vocab.PROFESSIONS:
@@ -115,11 +123,14 @@ def _balanced_rows(
                     "pass a smaller --per-cell, or check the source files.",
                 )
             chosen.extend(rng.sample(pool, per_cell))
-    return chosen
+    return chosen, empty
 
 
-def _from_hf_dataset(dataset_dict: Any, seed: int, train_per_cell: int, test_per_cell: int) -> dict[str, list[dict]]:
+def _from_hf_dataset(
+    dataset_dict: Any, seed: int, train_per_cell: int, test_per_cell: int
+) -> tuple[dict[str, list[dict]], dict[str, int]]:
     out: dict[str, list[dict]] = {}
+    skipped: dict[str, int] = {}
     for split, per_cell in (("train", train_per_cell), ("test", test_per_cell)):
         if split not in dataset_dict:
             raise UserError(
@@ -129,8 +140,8 @@ def _from_hf_dataset(dataset_dict: Any, seed: int, train_per_cell: int, test_per
         ds = dataset_dict[split]
         professions = _label_names(ds.features, "profession", vocab.BIOS_ALL_PROFESSIONS)
         genders = _label_names(ds.features, "gender", vocab.BIOS_GENDERS)
-        out[split] = _balanced_rows(ds, split, per_cell, seed, professions, genders)
-    return out
+        out[split], skipped[split] = _balanced_rows(ds, split, per_cell, seed, professions, genders)
+    return out, skipped
 
 
 def _load_local_dataset(directory: Path) -> Any:
@@ -167,7 +178,10 @@ def interleave_cells(rows: list[dict]) -> list[dict]:
     return ordered
 
 
-def _write(splits: dict[str, list[dict]], kind: str, location: str, synthetic: bool, out_dir: Path) -> DataSource:
+def _write(
+    splits: dict[str, list[dict]], kind: str, location: str, synthetic: bool, out_dir: Path,
+    skipped: dict[str, int] | None = None,
+) -> DataSource:
     splits = {split: interleave_cells(rows) for split, rows in splits.items()}
     for split in SPLITS:
         write_jsonl(out_dir / f"{split}.jsonl", splits[split])
@@ -177,6 +191,7 @@ def _write(splits: dict[str, list[dict]], kind: str, location: str, synthetic: b
         synthetic=synthetic,
         content_sha256=content_hash(splits["train"] + splits["test"]),
         rows={split: len(splits[split]) for split in SPLITS},
+        skipped_empty_text=skipped or {},
     )
     # source.json last: its presence means the folder is complete.
     atomic_write_json(out_dir / "source.json", asdict(source))
@@ -199,8 +214,8 @@ def prepare_gender(
     if sample:
         return _write(_bundled_sample(), "sample", f"bias_inheritance/data/{SAMPLE_RESOURCE}", True, out_dir)
     if from_dir is not None:
-        splits = _from_hf_dataset(_load_local_dataset(Path(from_dir)), seed, train_per_cell, test_per_cell)
-        return _write(splits, "dir", str(Path(from_dir).resolve()), False, out_dir)
+        splits, skipped = _from_hf_dataset(_load_local_dataset(Path(from_dir)), seed, train_per_cell, test_per_cell)
+        return _write(splits, "dir", str(Path(from_dir).resolve()), False, out_dir, skipped)
     import datasets
 
     try:
@@ -210,8 +225,8 @@ def prepare_gender(
             f"Could not load {HUB_DATASET_ID} from the Hugging Face hub ({type(exc).__name__}).",
             "use `--from-dir DIR` with a local copy, or `--sample` for the bundled sample.",
         ) from None
-    splits = _from_hf_dataset(dataset_dict, seed, train_per_cell, test_per_cell)
-    return _write(splits, "hub", HUB_DATASET_ID, False, out_dir)
+    splits, skipped = _from_hf_dataset(dataset_dict, seed, train_per_cell, test_per_cell)
+    return _write(splits, "hub", HUB_DATASET_ID, False, out_dir, skipped)
 
 
 def load_gender_source_dict(directory: Path | None = None) -> dict:
