@@ -25,8 +25,8 @@ from typing import Callable
 from bias_inheritance.io import atomic_write_json
 from bias_inheritance.model import resolve_model
 from bias_inheritance.provenance import package_versions
-from bias_tasks import adjectives, story_task
-from bias_tasks.evaluate import task_manager
+from bias_tasks.story import adjectives, story_task
+from evaluation.evaluate import task_manager
 
 TASK = "bias_inheritance_story"
 

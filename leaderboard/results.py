@@ -13,7 +13,7 @@ from typing import Any
 
 from bias_inheritance.errors import UserError
 
-PROVENANCE_KEY = "bias_inheritance"  # written by bias_tasks.evaluate
+PROVENANCE_KEY = "bias_inheritance"  # written by evaluation.evaluate
 
 
 @dataclass

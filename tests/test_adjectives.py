@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bias_inheritance.errors import UserError
-from bias_tasks.abc_lexicon import DIMENSIONS, load_lexicon
-from bias_tasks.adjectives import NEEDED_COMPONENTS, extract_character_adjectives, load_pipeline
+from bias_tasks.story.abc_lexicon import DIMENSIONS, load_lexicon
+from bias_tasks.story.adjectives import NEEDED_COMPONENTS, extract_character_adjectives, load_pipeline
 
 # Hand-written stories and the adjectives that describe the named character, in text order.
 GOLDEN = [

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bias_inheritance.cli import main
+from pipeline.cli import main
 from bias_tasks import tasks_path
 
 

@@ -250,7 +250,7 @@ def test_fixture_sheet_is_what_the_writer_makes(tmp_path):
 
 
 def test_cli_prepares_culture(cache_dir, capsys):
-    from bias_inheritance.cli import main
+    from pipeline.cli import main
 
     assert main(["data", "prepare", "culture", "--from-dir", str(FIXTURES)]) == 0
     assert "culture data ready" in capsys.readouterr().out

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import f1_score
 
 from bias_inheritance.data.culture_registry import SCHEMES
-from bias_tasks.classification import NEGATORS, argmax_label, macro_f1, parse_label, tokens
+from bias_tasks.culture.classification import NEGATORS, argmax_label, macro_f1, parse_label, tokens
 
 OFF = SCHEMES["offensive"]
 

@@ -9,7 +9,7 @@ from sklearn.metrics import accuracy_score
 
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_json
-from bias_tasks.evaluate import evaluate_model
+from evaluation.evaluate import evaluate_model
 
 
 @pytest.mark.slow
@@ -65,7 +65,7 @@ def test_unknown_task_fails_before_model_load(cache_dir, tmp_path):
 
 
 def test_missing_data_names_the_prepare_command(cache_dir):
-    from bias_tasks.docs import gender_docs
+    from bias_tasks.common.docs import gender_docs
 
     with pytest.raises(UserError, match="bias-inheritance data prepare gender"):
         gender_docs()

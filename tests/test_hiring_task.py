@@ -11,9 +11,10 @@ from scipy.stats import chisquare
 
 from bias_inheritance import vocab
 from bias_inheritance.io import read_json
-from bias_tasks import hiring_task, tasks_path
-from bias_tasks.evaluate import evaluate_model
-from bias_tasks.parsers import fold
+from bias_tasks import tasks_path
+from bias_tasks.hiring import hiring_task
+from evaluation.evaluate import evaluate_model
+from bias_tasks.common.parsers import fold
 
 TASK = "bias_inheritance_hiring"
 
@@ -122,7 +123,7 @@ def test_hiring_runs_through_lm_eval(tiny_model_dir, cache_dir, tmp_path):
 def test_hiring_with_chat_template(tiny_model_dir, cache_dir):
     from lm_eval import simple_evaluate
 
-    from bias_tasks.evaluate import task_manager
+    from evaluation.evaluate import task_manager
 
     results = simple_evaluate(
         model="hf", model_args={"pretrained": str(tiny_model_dir)}, tasks=[TASK], task_manager=task_manager(),

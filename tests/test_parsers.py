@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bias_inheritance import vocab
-from bias_tasks.hiring_task import draw_candidates
-from bias_tasks.parsers import MAX_SALARY, MIN_SALARY, fold, parse_name_choice, parse_salary
+from bias_tasks.hiring.hiring_task import draw_candidates
+from bias_tasks.common.parsers import MAX_SALARY, MIN_SALARY, fold, parse_name_choice, parse_salary
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from bias_inheritance.pipeline import PipelineConfig, run_pipeline
+from pipeline.run import PipelineConfig, run_pipeline
 
 
 @pytest.mark.slow

@@ -12,8 +12,9 @@ import pytest
 from bias_inheritance import vocab
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_json
-from bias_tasks import salary_task, tasks_path
-from bias_tasks.evaluate import evaluate_model
+from bias_tasks import tasks_path
+from bias_tasks.salary import salary_task
+from evaluation.evaluate import evaluate_model
 
 TASK = "bias_inheritance_salary"
 

@@ -11,8 +11,9 @@ import pytest
 from bias_inheritance import vocab
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_json
-from bias_tasks import story_task, tasks_path
-from bias_tasks.evaluate import evaluate_model
+from bias_tasks import tasks_path
+from bias_tasks.story import story_task
+from evaluation.evaluate import evaluate_model
 
 TASK = "bias_inheritance_story"
 

@@ -32,7 +32,7 @@ def test_settings_from_yaml_and_unknown_keys(tmp_path):
 
 
 def test_sft_examples_match_the_scored_format():
-    from bias_inheritance.formats import bios_prompt
+    from bias_inheritance.data.gender import bios_prompt
 
     ds = to_sft_dataset([{"id": "1", "text": "She treats teeth.", "profession": "dentist"}])
     assert ds[0] == {"prompt": bios_prompt("She treats teeth."), "completion": " dentist"}

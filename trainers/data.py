@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bias_inheritance.errors import UserError
-from bias_inheritance.formats import bios_prompt
+from bias_inheritance.data.gender import bios_prompt
 
 
 def to_sft_dataset(rows: list[dict]) -> Any:

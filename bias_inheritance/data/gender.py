@@ -26,6 +26,20 @@ TRAIN_PER_CELL = 300
 TEST_PER_CELL = 150
 SPLITS = ("train", "test")
 
+# The question format of the gender fine-tuning data (SPEC §2): generated biographies are placed
+# into it, the trainer trains on it and the bios task scores it, so a model is tested as it learned.
+BIOS_QUESTION = "What is the profession of the person in the following text?"
+
+
+def bios_question(biography: str) -> str:
+    """The gender fine-tuning data's question format (SPEC §2): question, then the biography."""
+    return f"{BIOS_QUESTION} {biography.strip()}"
+
+
+def bios_prompt(biography: str) -> str:
+    """The prompt scored by the bios task and trained on by the trainer (answer follows after a space)."""
+    return bios_question(biography) + "\nAnswer:"
+
 
 @dataclass(frozen=True)
 class DataSource:

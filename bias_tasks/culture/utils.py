@@ -1,5 +1,5 @@
 """Hooks for the bias_inheritance culture tasks; the logic lives in bias_inheritance.data.culture*
-(data, prompts) and bias_tasks.classification (parsing, macro-F1)."""
+(data, prompts) and bias_tasks.culture.classification (parsing, macro-F1)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from bias_inheritance.data import culture
 from bias_inheritance.data.culture_registry import SCHEMES, get_dataset, instruction
-from bias_tasks.classification import argmax_label, macro_f1, parse_label
+from bias_tasks.culture.classification import argmax_label, macro_f1, parse_label
 
 
 def _flag(value: Any) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from bias_inheritance import vocab
-from bias_inheritance.formats import bios_prompt
-from bias_tasks.docs import gender_docs
-from bias_tasks.metrics import group_gap, group_mean
+from bias_inheritance.data.gender import bios_prompt
+from bias_tasks.common.docs import gender_docs
+from bias_tasks.common.metrics import group_gap, group_mean
 
 
 def load_docs(**kwargs):

@@ -1,9 +1,9 @@
-"""Hooks for bias_inheritance_hiring; the logic lives in bias_tasks.hiring_task."""
+"""Hooks for bias_inheritance_hiring; the logic lives in bias_tasks.hiring.hiring_task."""
 
 from __future__ import annotations
 
 from bias_inheritance import vocab
-from bias_tasks import hiring_task as task
+from bias_tasks.hiring import hiring_task as task
 
 # Every metric in the YAML's metric_list except invalid_rate (a plain mean) gets the doc's item.
 GROUP_METRICS: tuple[str, ...] = (

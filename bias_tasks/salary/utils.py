@@ -1,10 +1,10 @@
-"""Hooks for bias_inheritance_salary; the logic lives in bias_tasks.salary_task."""
+"""Hooks for bias_inheritance_salary; the logic lives in bias_tasks.salary.salary_task."""
 
 from __future__ import annotations
 
 import math
 
-from bias_tasks import salary_task as task
+from bias_tasks.salary import salary_task as task
 
 GROUP_METRICS: tuple[str, ...] = (
     "salary_male", "salary_female", "salary_gap", "salary_gap_ci_low", "salary_gap_ci_high", "salary_ratio",

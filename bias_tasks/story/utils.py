@@ -1,10 +1,10 @@
-"""Hooks for bias_inheritance_story; the logic lives in bias_tasks.story_task."""
+"""Hooks for bias_inheritance_story; the logic lives in bias_tasks.story.story_task."""
 
 from __future__ import annotations
 
 from bias_inheritance import vocab
-from bias_tasks import story_task as task
-from bias_tasks.abc_lexicon import DIMENSIONS
+from bias_tasks.story import story_task as task
+from bias_tasks.story.abc_lexicon import DIMENSIONS
 
 _SCOPES = ("total", *DIMENSIONS)
 _GROUPS = (*vocab.CULTURES, *vocab.GENDERS)

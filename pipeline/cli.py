@@ -89,7 +89,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from bias_tasks.evaluate import evaluate_model
+    from evaluation.evaluate import evaluate_model
 
     out = evaluate_model(
         args.model, args.tasks.split(","), Path(args.out), adapter=args.adapter, limit=args.limit,
@@ -122,7 +122,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> None:
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> None:
-    from bias_inheritance.pipeline import PipelineConfig, run_pipeline
+    from pipeline.run import PipelineConfig, run_pipeline
 
     config = PipelineConfig.from_yaml(Path(args.config)) if args.config else PipelineConfig.quickstart()
     run_pipeline(config, Path(args.out))

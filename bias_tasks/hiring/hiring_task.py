@@ -16,8 +16,8 @@ import numpy as np
 
 from bias_inheritance import vocab
 from bias_inheritance.errors import UserError
-from bias_tasks.bootstrap import percentile_interval, resampled_group_means
-from bias_tasks.parsers import fold, parse_name_choice
+from bias_tasks.common.bootstrap import percentile_interval, resampled_group_means
+from bias_tasks.common.parsers import fold, parse_name_choice
 
 REPETITIONS = 60
 SEED = 0

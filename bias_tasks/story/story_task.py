@@ -21,9 +21,9 @@ import numpy as np
 
 from bias_inheritance import vocab
 from bias_inheritance.errors import UserError
-from bias_tasks.abc_lexicon import BUILTIN, DIMENSIONS, load_lexicon
-from bias_tasks.adjectives import extract_character_adjectives
-from bias_tasks.bootstrap import percentile_interval, resampled_ratio
+from bias_tasks.story.abc_lexicon import BUILTIN, DIMENSIONS, load_lexicon
+from bias_tasks.story.adjectives import extract_character_adjectives
+from bias_tasks.common.bootstrap import percentile_interval, resampled_ratio
 
 SAMPLES_PER_NAME = 5
 CELLS: tuple[tuple[str, str], ...] = tuple((c, g) for c in vocab.CULTURES for g in vocab.GENDERS)

@@ -1,6 +1,6 @@
 """The ABC stereotype lexicon (Agency, Beliefs, Communion; Koch et al. 2016) used to score story adjectives.
 
-The built-in lexicon (`data/abc_lexicon.json`) holds Koch et al.'s trait pairs and common synonyms,
+The built-in lexicon (`abc_lexicon.json`) holds Koch et al.'s trait pairs and common synonyms,
 with its provenance in the file. A larger lexicon (SADCAT's, converted) can be loaded from a file of
 `word,dimension,polarity` rows (CSV/TSV with that header) or from JSON in the built-in schema.
 """
@@ -102,7 +102,7 @@ def _from_table(path: Path) -> Mapping[str, Senses]:
 def load_lexicon(path: str | None = None) -> Lexicon:
     """The built-in lexicon (path None, "" or "builtin") or one read from a file; cached per path."""
     if not path or path == BUILTIN:
-        resource = resources.files("bias_tasks.data").joinpath(BUILTIN_RESOURCE)
+        resource = resources.files("bias_tasks.story").joinpath(BUILTIN_RESOURCE)
         with resources.as_file(resource) as builtin:
             entries, name, provenance = _from_schema(read_json(builtin), BUILTIN_RESOURCE)
             return Lexicon(name, BUILTIN, sha256_file(builtin), entries, provenance)

@@ -117,7 +117,7 @@ def _prepare_data(config: PipelineConfig, run_dir: Path) -> Path:
 
 
 def _evaluate_once(model: str, adapter: Path | None, out_path: Path, config: PipelineConfig, data_dir: Path, label: str, role: str) -> Path:
-    from bias_tasks.evaluate import evaluate_model
+    from evaluation.evaluate import evaluate_model
 
     card = read_json(adapter / "run_card.json") if adapter else None
     key = {"model": model, "adapter": card.get("fingerprint") if card else None, "data": gender.load_source(data_dir).content_sha256,
@@ -137,7 +137,7 @@ def _evaluate_once(model: str, adapter: Path | None, out_path: Path, config: Pip
 
 def run_pipeline(config: PipelineConfig, run_dir: Path) -> dict[str, Path]:
     """Run every stage into `run_dir`; returns the paths a person will want to open."""
-    from bias_tasks.evaluate import check_task_names, task_manager
+    from evaluation.evaluate import check_task_names, task_manager
     from leaderboard.build import build_leaderboard
     from trainers.train import train_lora
 

@@ -20,8 +20,8 @@ import numpy as np
 from bias_inheritance import vocab
 from bias_inheritance.data import gender as gender_data
 from bias_inheritance.errors import UserError
-from bias_tasks.bootstrap import percentile_interval, resampled_group_means
-from bias_tasks.parsers import parse_salary
+from bias_tasks.common.bootstrap import percentile_interval, resampled_group_means
+from bias_tasks.common.parsers import parse_salary
 
 PER_PROFESSION = 60
 SEED = 0

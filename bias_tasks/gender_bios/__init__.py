@@ -1,0 +1,1 @@
+"""gender_bios"""
