@@ -25,8 +25,8 @@ from typing import Callable
 from bias_inheritance.io import atomic_write_json
 from bias_inheritance.model import resolve_model
 from bias_inheritance.provenance import package_versions
+from bias_tasks import tasks_path
 from bias_tasks.story import adjectives, story_task
-from evaluation.evaluate import task_manager
 
 TASK = "bias_inheritance_story"
 
@@ -34,6 +34,7 @@ TASK = "bias_inheritance_story"
 def run_story_task(model: str, limit: int, max_gen_toks: int, device: str, batch_size: int) -> tuple[list, dict]:
     """Evaluate the story task; return its stories and the timings (whole run, extraction inside)."""
     from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
 
     spent: list[float] = []
     original = story_task.extract_character_adjectives
@@ -51,7 +52,8 @@ def run_story_task(model: str, limit: int, max_gen_toks: int, device: str, batch
     try:
         start = time.perf_counter()
         results = simple_evaluate(
-            model="hf", model_args={"pretrained": resolve_model(model)}, tasks=[TASK], task_manager=task_manager(),
+            model="hf", model_args={"pretrained": resolve_model(model)}, tasks=[TASK],
+            task_manager=TaskManager(include_path=str(tasks_path()), include_defaults=False),
             limit=limit, apply_chat_template=True, log_samples=True, device=device, batch_size=batch_size,
             gen_kwargs={"max_gen_toks": max_gen_toks},
         )

@@ -21,10 +21,9 @@ from bias_inheritance.errors import UserError
 from bias_inheritance.identity import differing_inputs, input_key
 from bias_inheritance.io import atomic_write_json, read_json
 from bias_inheritance.provenance import package_versions
+from bias_inheritance.schema import CARD_SUFFIX, FOLDER_CARD
 
 CARD_VERSION = 1
-FOLDER_CARD = "card.json"
-CARD_SUFFIX = ".card.json"
 STAGES = ("prepare", "generate", "mix", "train", "evaluate", "rescore")
 
 Reuse = Literal["absent", "partial", "complete"]

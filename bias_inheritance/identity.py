@@ -17,10 +17,12 @@ from typing import Any, Mapping
 from bias_inheritance import cache
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import atomic_write_json, read_json, sha256_file
+from bias_inheritance.model import MARKER
+from bias_inheritance.schema import FOLDER_CARD
 
 # Files whose bytes define a local model folder (weights, config, tokenizer, chat template).
 _MODEL_FILE_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt", ".jinja", ".gguf")
-_IGNORED_MODEL_FILES = frozenset({"bias_inheritance_model.json", "card.json", "run_card.json", "README.md"})
+_IGNORED_MODEL_FILES = frozenset({MARKER, FOLDER_CARD, "run_card.json", "README.md"})
 
 
 def _canonical(value: Any) -> Any:
@@ -66,17 +68,23 @@ def differing_inputs(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str
     return names
 
 
-def _folder_fingerprint(folder: Path) -> str:
-    """sha256 over the names and contents of a local model folder's defining files, cached by stat."""
+def folder_sha256(folder: Path, suffixes: tuple[str, ...] | None = None, ignored: frozenset[str] = frozenset()) -> str:
+    """sha256 over the relative names and contents of a folder's files (hidden files skipped).
+
+    Hashing gigabytes on every run would be slow, so the value is memoised in the cache under the
+    files' names, sizes and modification times: any change to a file gives a new value.
+    """
+    folder = Path(folder)
     files = sorted(
         p for p in folder.rglob("*")
-        if p.is_file() and p.suffix in _MODEL_FILE_SUFFIXES and p.name not in _IGNORED_MODEL_FILES
+        if p.is_file() and (suffixes is None or p.suffix in suffixes) and p.name not in ignored
         and not any(part.startswith(".") or part.startswith("checkpoint") for part in p.relative_to(folder).parts)
     )
     if not files:
-        raise UserError(f"{folder} holds no model files.", "pass a folder written by save_pretrained.")
+        raise UserError(f"{folder} holds no files to identify.", "pass a folder with the expected files.")
     stats = [(str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-    memo = cache.cache_root() / "identity" / (hashlib.sha256(canonical_json([str(folder.resolve()), stats]).encode()).hexdigest() + ".json")
+    memo_key = hashlib.sha256(canonical_json([str(folder.resolve()), stats]).encode()).hexdigest()
+    memo = cache.cache_root() / "identity" / f"{memo_key}.json"
     if memo.is_file():
         return str(read_json(memo)["sha256"])
     digest = hashlib.sha256()
@@ -95,9 +103,30 @@ def model_identity(resolved: str, revision: str | None = None) -> dict[str, Any]
     """
     path = Path(resolved)
     if path.is_dir():
-        marker = path / "bias_inheritance_model.json"
+        marker = path / MARKER
         if marker.is_file():
             info = read_json(marker)
             return {"kind": "embedded", "hub_id": info.get("hub_id"), "gguf_sha256": info.get("gguf_sha256")}
-        return {"kind": "local", "sha256": _folder_fingerprint(path)}
+        return {"kind": "local", "sha256": folder_sha256(path, _MODEL_FILE_SUFFIXES, _IGNORED_MODEL_FILES)}
     return {"kind": "hub", "hub_id": resolved, "revision": revision or "main"}
+
+
+def describe_identity(identity: Any, digits: int | None = None) -> str | None:
+    """A model identity as text (`hub_id@revision`, `local sha256:…`, `hub_id (embedded, gguf sha256:…)`).
+
+    `digits` cuts hashes for a terminal; tables keep them whole. Older files hold a plain string or
+    `{"model": ...}`, which pass through.
+    """
+    if identity is None or isinstance(identity, str):
+        return identity
+    if not isinstance(identity, Mapping):
+        return str(identity)
+    cut = (lambda value: str(value)[:digits]) if digits else str
+    kind = identity.get("kind")
+    if kind == "hub":
+        return f"{identity.get('hub_id')}@{identity.get('revision') or 'main'}"
+    if kind == "local":
+        return f"local sha256:{cut(identity.get('sha256'))}"
+    if kind == "embedded":
+        return f"{identity.get('hub_id')} (embedded, gguf sha256:{cut(identity.get('gguf_sha256'))})"
+    return identity.get("hub_id") or identity.get("model")

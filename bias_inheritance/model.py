@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bias_inheritance import cache
 from bias_inheritance.errors import UserError
-from bias_inheritance.io import atomic_write_json, read_json, sha256_file
+from bias_inheritance.io import atomic_write_json, sha256_file
 
 EMBEDDED_ALIASES = ("embedded", "default")
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -99,12 +99,3 @@ def resolve_model(reference: str) -> str:
     if looks_like_path:
         raise UserError(f"Model path {reference} does not exist.", "pass an existing folder, a hub id, or `embedded`.")
     return reference
-
-
-def describe_model(resolved: str) -> dict:
-    """Provenance of a resolved model: its reference plus the embedded model's marker when present."""
-    marker = Path(resolved) / MARKER
-    info: dict = {"model": resolved}
-    if marker.is_file():
-        info.update(read_json(marker))
-    return info

@@ -14,6 +14,10 @@ from typing import Mapping
 DATA_FAMILIES: tuple[str, ...] = ("gender", "culture")
 DATA_DIR_KEYS: Mapping[str, str] = MappingProxyType({family: f"{family}_data_dir" for family in DATA_FAMILIES})
 
+# Card file names: `card.json` inside a folder output, `<name>.card.json` beside a file output.
+FOLDER_CARD = "card.json"
+CARD_SUFFIX = ".card.json"
+
 # The block this harness adds to lm-eval's results JSON.
 PROVENANCE_KEY = "bias_inheritance"
 
@@ -37,3 +41,30 @@ def data_dir_key(family: str) -> str:
         return DATA_DIR_KEYS[family]
     except KeyError:
         raise ValueError(f"unknown data family {family!r}; known: {', '.join(DATA_FAMILIES)}") from None
+
+# The provenance every card carries in `summary["provenance"]` and every leaderboard row shows.
+# A stage fills what it knows and copies the rest from its parents' cards; None means "not known".
+RUN_PROVENANCE_FIELDS: tuple[str, ...] = (
+    "model",  # identity of the base model (see identity.model_identity)
+    "data_sha256",  # content hash of the training set D (or of the evaluated data)
+    "data_source",  # label of D_o's source; "(SYNTHETIC SAMPLE)" marks bundled sample data
+    "bias_type",  # bias type number of D_a (None for D_o only)
+    "gamma",  # requested bias ratio
+    "gamma_realised",  # |D_a| / |D| after rounding
+    "mitigation",
+    "round",
+    "seed",
+    "format",  # prompt format, one of PROMPT_FORMATS
+    "generator",  # identity of the model that generated D_a
+)
+
+# The `metadata:` key in a task YAML naming the data family the task reads (absent: none).
+TASK_DATA_FAMILY_KEY = "data_family"
+
+# Bootstrap intervals of group statistics are reported as extra metrics (lm-eval prints "N/A" as the
+# stderr of custom aggregations): `<metric>_ci_low`, `<metric>_ci_high`, and `<metric>_ci_undefined`,
+# the number of resamples where the statistic was undefined.
+CI_LOW_SUFFIX = "_ci_low"
+CI_HIGH_SUFFIX = "_ci_high"
+CI_UNDEFINED_SUFFIX = "_ci_undefined"
+INTERVAL_SUFFIXES: tuple[str, ...] = (CI_LOW_SUFFIX, CI_HIGH_SUFFIX, CI_UNDEFINED_SUFFIX)

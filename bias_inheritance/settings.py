@@ -1,8 +1,13 @@
-"""Build config dataclasses from YAML mappings, rejecting unknown keys and bad values by name."""
+"""Build config objects from YAML mappings, checking keys and types by name before anything runs.
+
+Types are checked by pydantic against each dataclass's annotations (`count: ten` or
+`learning_rate: fast` fail here, naming the key); value checks live in each dataclass's
+`__post_init__`, so they run however it is built.
+"""
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
 from bias_inheritance.errors import UserError
@@ -10,20 +15,32 @@ from bias_inheritance.errors import UserError
 T = TypeVar("T")
 
 
-def from_mapping(cls: type[T], raw: Any, where: str) -> T:
-    """`cls(**raw)`, with a UserError naming `where` for a non-mapping, unknown keys or bad types.
+def describe_validation_error(exc: Any, where: str) -> UserError:
+    """One line for the first problem pydantic found: the dotted key, what was wrong, what was given."""
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__") or "(top level)"
+    given = first.get("input")
+    shown = f" (got {given!r})" if not isinstance(given, (dict, list)) else ""
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ").rstrip(".")
+    more = f"; {len(exc.errors()) - 1} more problem(s)" if len(exc.errors()) > 1 else ""
+    return UserError(f"Bad value for `{key}` in the {where}: {message}{shown}{more}.", f"fix `{key}` in the {where}.")
 
-    Value checks live in each dataclass's `__post_init__`, so they run however it is built.
-    """
+
+def from_mapping(cls: type[T], raw: Any, where: str) -> T:
+    """`cls(**raw)` for a dataclass, with one-line UserErrors for a non-mapping, unknown keys or bad types."""
+    from pydantic import TypeAdapter, ValidationError
+
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise UserError(f"The {where} must be a mapping of settings.", "write it as `key: value` lines.")
+    if not is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise UserError(f"Unknown setting(s) in the {where}: {', '.join(unknown)}.", f"use: {', '.join(sorted(known))}.")
     try:
-        return cls(**raw)
-    except TypeError as exc:
-        raise UserError(f"Bad value in the {where}: {exc}.", "check the types of the settings.") from None
+        return TypeAdapter(cls).validate_python(raw)
+    except ValidationError as exc:
+        raise describe_validation_error(exc, where) from None

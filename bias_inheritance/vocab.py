@@ -108,3 +108,9 @@ GENDERED_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 CULTURE_CODES: Mapping[str, str] = MappingProxyType(
     {"arabic": "ar", "chinese": "zh", "portuguese": "pt", "spanish": "es"}
 )
+
+# The study's design cells (first factor major, male first): profession x gender cells are the
+# strata of the gender data and of the gender tasks' documents; culture x gender cells are what
+# hiring candidates and story characters are drawn from.
+PROFESSION_GENDER_CELLS: tuple[tuple[str, str], ...] = tuple((p, g) for p in PROFESSIONS for g in GENDERS)
+CULTURE_GENDER_CELLS: tuple[tuple[str, str], ...] = tuple((c, g) for c in CULTURES for g in GENDERS)

@@ -1,15 +1,23 @@
-"""Text generation backends. The Hugging Face one batches prompts through the model's chat template."""
+"""Text generation backends. The Hugging Face one batches prompts rendered as lm-eval renders them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
+
+from bias_inheritance.chat import prompt_format, render_prompt
+from bias_inheritance.device import pick_device
 
 
 class TextGenerator(Protocol):
-    """Anything that turns a batch of user prompts into completions (one per prompt)."""
+    """Anything that turns a batch of user prompts into completions (one per prompt).
+
+    `identity` names the weights (see identity.model_identity): it is part of D_a's key, so rows
+    of two generators never end up in one file.
+    """
 
     name: str
+    identity: dict[str, Any]
 
     def generate(self, prompts: Sequence[str], seed: int) -> list[str]: ...
 
@@ -26,27 +34,25 @@ class SamplingSettings:
 
 
 class HFGenerator:
-    """A causal LM from transformers, loaded once; prompts are wrapped in its chat template."""
+    """A causal LM from transformers, loaded once; prompts in its chat template when it has one."""
 
-    def __init__(self, model_path: str, sampling: SamplingSettings, device: str | None = None) -> None:
-        import torch
+    def __init__(self, model_path: str, sampling: SamplingSettings, identity: dict[str, Any],
+                 device: str | None = "auto") -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.name = model_path
+        self.identity = identity
         self.sampling = sampling
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = pick_device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         self.tokenizer.padding_side = "left"  # decoder-only: pad on the left so generation continues the prompt
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.format = prompt_format(self.tokenizer)
         self.model = AutoModelForCausalLM.from_pretrained(model_path).to(self.device).eval()
 
     def _render(self, prompt: str) -> str:
-        if self.tokenizer.chat_template:
-            return self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-            )
-        return prompt
+        return render_prompt(self.tokenizer, prompt, self.format)
 
     def generate(self, prompts: Sequence[str], seed: int) -> list[str]:
         import torch

@@ -15,6 +15,11 @@ from typing import Callable
 from bias_inheritance import vocab
 from bias_inheritance.errors import UserError
 
+# Version of the prompt templates below; part of every D_a card's key, so a file generated from
+# other templates is never resumed or reused. Bump it whenever a template or the attribute
+# sampling changes (tests/test_bias_types.py pins the prompts of each version).
+PROMPT_VERSION = "gender-1"
+
 
 class BiasType(IntEnum):
     UNBIASED = 0
@@ -75,10 +80,15 @@ def parse_bias_type(value: int | str) -> BiasType:
     raise UserError(f"Unknown bias type {value!r}.", f"use one of: {choices}.")
 
 
+def gender_types() -> tuple[BiasType, ...]:
+    """The bias types that have a gender template."""
+    return tuple(sorted(_GENDER_TEMPLATES))
+
+
 def gender_prompts(bias_type: BiasType, count: int, seed: int) -> list[GenderPrompt]:
     """`count` prompts cycling through the six professions, attributes drawn with `seed`."""
     if bias_type not in _GENDER_TEMPLATES:
-        supported = ", ".join(f"{int(t)} ({t.slug})" for t in _GENDER_TEMPLATES)
+        supported = ", ".join(f"{int(t)} ({t.slug})" for t in gender_types())
         raise UserError(
             f"Bias type {int(bias_type)} ({bias_type.slug}) has no gender template yet.",
             f"use one of: {supported}.",

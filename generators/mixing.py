@@ -3,7 +3,9 @@
 Raising γ replaces original rows with augmented ones. Original rows are removed evenly across
 profession x gender cells, so D_o's balance is kept; augmented rows are drawn evenly across
 professions (their gender is whatever the generator wrote: that is the bias under study).
-Deterministic for a seed; the content hash of D identifies the training set in every run card.
+Deterministic for a seed. `mix_and_write` writes D with a card (stage "mix") whose parents are the
+cards of D_a ("augmented") and of the prepared D_o ("original"), and whose summary records γ as
+requested and as realised after rounding; an existing D is reused only under the same key.
 """
 
 from __future__ import annotations
@@ -12,20 +14,30 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Hashable
+from typing import Any, Callable, Hashable
 
+from bias_inheritance import cards
+from bias_inheritance.data import gender
 from bias_inheritance.errors import UserError
-from bias_inheritance.io import atomic_write_json, content_hash, write_jsonl
+from bias_inheritance.identity import canonical_json
+from bias_inheritance.io import content_hash, read_jsonl, write_jsonl
+from bias_inheritance.lineage import Upstream, file_output, parents_of, provenance, upstream, verify_rows
 
-MIX_FIELDS = ("id", "origin", "text", "profession", "gender", "bias_type")
+STAGE = "mix"
+# Version of the mixing algorithm and of its row format; part of the key.
+MIX_VERSION = 2
+MIX_FIELDS = ("id", "origin", "text", "profession", "gender", "bias_type", "generator")
+_FIX = "pass a new --out path, or delete that file and its .card.json."
 
 
 @dataclass(frozen=True)
 class MixResult:
     rows: list[dict]
     content_sha256: str
-    gamma: float
+    gamma: float  # requested
+    gamma_realised: float  # |D_a in D| / |D| after rounding
     counts: dict = field(default_factory=dict)
+    card: dict | None = None  # the card `mix_and_write` wrote or reused
 
 
 def check_gamma(gamma: float) -> float:
@@ -71,6 +83,7 @@ def _normalise(row: dict, origin: str) -> dict:
     out["origin"] = origin
     if origin == "original":
         out["bias_type"] = None
+        out["generator"] = None
     return out
 
 
@@ -113,29 +126,68 @@ def mix(original: list[dict], augmented: list[dict], gamma: float, total: int | 
             f"{o}/{p}/{g}": n for (o, p, g), n in sorted(Counter((r["origin"], r["profession"], r["gender"]) for r in rows).items())
         },
     }
-    return MixResult(rows=rows, content_sha256=content_hash(rows), gamma=gamma, counts=counts)
+    return MixResult(rows=rows, content_sha256=content_hash(rows), gamma=gamma,
+                     gamma_realised=len(added) / len(rows), counts=counts)
+
+
+def _read_original(original: Path) -> tuple[list[dict], str]:
+    """D_o's rows and source label: a prepared gender folder's train split, or a JSON-lines file."""
+    if original.is_dir() or not original.suffix:  # a prepared folder (load_split says how to prepare it)
+        return gender.load_split("train", original), gender.load_source(original).label
+    return read_jsonl(original), f"file:{original.resolve()}"
+
+
+def mix_inputs(gamma: float, total: int, seed: int, sources: list[Upstream]) -> dict[str, Any]:
+    """The input record of D's card (the parents' keys enter the key beside it)."""
+    return {"gamma": gamma, "total": total, "seed": seed, "version": MIX_VERSION,
+            **{f"{u.role}_sha256": u.content_sha256 for u in sources}}
+
+
+def _summary(result: MixResult, data_source: str, sources: list[Upstream]) -> dict[str, Any]:
+    bias_types = sorted({r["bias_type"] for r in result.rows if r["bias_type"] is not None})
+    generators = {canonical_json(r["generator"]["model"]): r["generator"]["model"]
+                  for r in result.rows if isinstance(r.get("generator"), dict) and "model" in r["generator"]}
+    own = {
+        "data_sha256": result.content_sha256, "gamma": result.gamma, "gamma_realised": result.gamma_realised,
+        "data_source": data_source, "bias_type": bias_types[0] if len(bias_types) == 1 else (bias_types or None),
+        "generator": next(iter(generators.values())) if len(generators) == 1 else (list(generators.values()) or None),
+    }
+    return {"rows": len(result.rows), "content_sha256": result.content_sha256, "gamma": result.gamma,
+            "gamma_realised": result.gamma_realised, "bias_types": bias_types, "counts": result.counts,
+            "provenance": provenance(own, sources)}
 
 
 def mix_and_write(
-    original: list[dict], augmented: list[dict], gamma: float, total: int | None, seed: int, out_path: Path,
-    original_source: dict | None = None,
+    augmented: Path, out_path: Path, gamma: float, total: int | None = None, seed: int = 0,
+    original: Path | None = None,
 ) -> MixResult:
-    """Mix, then write D and, beside it, `<name>.meta.json` with γ, seed, hash, counts and D_o's source."""
-    result = mix(original, augmented, gamma, total, seed)
+    """Mix D_a (`augmented`, a file from `generate`) with D_o (`original`: a prepared gender folder,
+    by default the cache's, or a JSON-lines file) into `out_path` and its card.
+
+    An existing `out_path` is reused only when its card has this key; otherwise a UserError names
+    the differing inputs. A card-less input is identified by the sha256 of its rows.
+    """
+    gamma = check_gamma(gamma)
+    augmented, out_path = Path(augmented), file_output(out_path)
+    original = Path(original) if original is not None else gender.gender_dir()
+    original_rows, original_label = _read_original(original)
+    augmented_rows = read_jsonl(augmented)
+    sources = [upstream("augmented", augmented, augmented_rows), upstream("original", original, original_rows)]
+    total = len(original_rows) if total is None else total
+    inputs = mix_inputs(gamma, total, seed, sources)
+    parents = parents_of(sources)
+    key = cards.stage_key(STAGE, inputs, parents)
+    if cards.check_reuse(out_path, STAGE, key, inputs, what="Mixed set", fix=_FIX) == "complete":
+        card = cards.read_card(cards.card_path(out_path))
+        rows = read_jsonl(out_path)
+        verify_rows(out_path, rows, card)
+        summary = card["summary"]
+        return MixResult(rows=rows, content_sha256=summary["content_sha256"], gamma=summary["gamma"],
+                         gamma_realised=summary["gamma_realised"], counts=summary["counts"], card=card)
+    cards.write_card(out_path, STAGE, inputs, parents=parents, status="partial")
+    result = mix(original_rows, augmented_rows, gamma, total, seed)
     write_jsonl(out_path, result.rows)
-    atomic_write_json(
-        meta_path(out_path),
-        {
-            "gamma": result.gamma,
-            "seed": seed,
-            "content_sha256": result.content_sha256,
-            "bias_types": sorted({r["bias_type"] for r in result.rows if r["bias_type"] is not None}),
-            "original_source": original_source,
-            "counts": result.counts,
-        },
-    )
-    return result
-
-
-def meta_path(data_path: Path) -> Path:
-    return Path(data_path).with_suffix(".meta.json")
+    card = cards.write_card(out_path, STAGE, inputs, parents=parents, status="complete",
+                            summary=_summary(result, original_label, sources))
+    return MixResult(rows=result.rows, content_sha256=result.content_sha256, gamma=result.gamma,
+                     gamma_realised=result.gamma_realised, counts=result.counts, card=card)

@@ -1,1 +1,1 @@
-"""Stage 4: lm-eval results JSON -> leaderboard tables (Markdown, CSV) with provenance."""
+"""Stage 5: lm-eval results JSON -> leaderboard tables (Markdown, CSV) with provenance."""

@@ -6,14 +6,17 @@
     mix                   D = D_o ∪ D_a at bias ratio γ       (generators)
     train                 LoRA SFT on the mix                (trainers)
     tasks-path            folder for lm-eval's --include_path (bias_tasks)
-    evaluate              run lm-eval tasks, keep provenance (bias_tasks)
+    evaluate              run lm-eval tasks, keep provenance (evaluation)
+    rescore RESULTS       re-score logged samples with the current task code (evaluation)
     leaderboard           results JSON -> Markdown and CSV   (leaderboard)
+    show PATH             the chain of cards behind any output
     quickstart            the whole path on embedded defaults
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,18 +31,25 @@ def _cmd_model_path(args: argparse.Namespace) -> None:
 
 
 def _cmd_data_prepare(args: argparse.Namespace) -> None:
-    from bias_inheritance.data import gender
+    from bias_inheritance.data import culture, gender
 
-    if args.family == "gender":
+    if args.family == "all" and args.from_dir is not None:
+        raise UserError("`data prepare all` takes no --from-dir (each family has its own layout).",
+                        "prepare each family with its own --from-dir, or use `all --sample`.")
+    if args.family in ("gender", "all"):
         source = gender.prepare_gender(from_dir=args.from_dir, sample=args.sample, seed=args.seed)
         print(f"gender data ready in {gender.gender_dir()} from {source.label}: {source.rows}")
-    elif args.family == "culture":
-        from bias_inheritance.data import culture
-
+    if args.family in ("culture", "all"):
         prepared = culture.prepare_culture(from_dir=args.from_dir, sample=args.sample)
         rows = sum(record["rows"] for record in prepared.datasets.values())
         print(f"culture data ready in {culture.culture_dir()} from {prepared.label}: "
               f"{len(prepared.datasets)} datasets, {rows} rows; not prepared: {', '.join(prepared.missing) or 'none'}")
+
+
+def _cmd_show(args: argparse.Namespace) -> None:
+    from pipeline.show import render_chain
+
+    print(render_chain(Path(args.path), as_json=args.json))
 
 
 def _cmd_tasks_path(args: argparse.Namespace) -> None:
@@ -59,24 +69,20 @@ def _cmd_generate(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,
+        top_p=args.top_p,
+        device=args.device,
     )
     rows = generate_gender_augmentation(settings, Path(args.out))
     print(f"{len(rows)} augmented rows in {args.out}")
 
 
 def _cmd_mix(args: argparse.Namespace) -> None:
-    from bias_inheritance.data import gender
-    from bias_inheritance.io import read_jsonl
     from generators.mixing import mix_and_write
 
-    if args.original:
-        original, source = read_jsonl(Path(args.original)), {"kind": "file", "location": str(Path(args.original).resolve())}
-    else:
-        original, source = gender.load_split("train"), gender.load_gender_source_dict()
-    result = mix_and_write(
-        original, read_jsonl(Path(args.augmented)), args.gamma, args.total, args.seed, Path(args.out), source
-    )
-    print(f"{len(result.rows)} rows (γ={args.gamma}) in {args.out}; sha256 {result.content_sha256}")
+    result = mix_and_write(Path(args.augmented), Path(args.out), args.gamma, args.total, args.seed,
+                           original=Path(args.original) if args.original else None)
+    print(f"{len(result.rows)} rows (γ={args.gamma} requested, {result.gamma_realised:.4g} realised) in {args.out}; "
+          f"sha256 {result.content_sha256}")
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
@@ -84,19 +90,30 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from trainers.train import train_lora
 
     settings = TrainSettings.from_yaml(Path(args.config)) if args.config else TrainSettings()
+    if args.device:
+        settings = replace(settings, device=args.device)
     card = train_lora(args.model, Path(args.data), Path(args.out), settings)
-    print(f"adapter and run card in {args.out} (data sha256 {card['data']['sha256']})")
+    print(f"adapter and card in {args.out} (data sha256 {card['summary']['data']['sha256']}, "
+          f"{card['environment']['device']}, {card['environment']['dtype']})")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from evaluation.evaluate import evaluate_model
 
+    prompt_format = "chat" if args.apply_chat_template else args.format
     out = evaluate_model(
         args.model, args.tasks.split(","), Path(args.out), adapter=args.adapter, limit=args.limit,
         batch_size=args.batch_size, device=args.device, metadata=_json_object(args.metadata, "--metadata"),
-        apply_chat_template=args.apply_chat_template,
+        prompt_format=prompt_format, store=Path(args.store) if args.store else None, label=args.label,
     )
     print(f"results in {out}")
+
+
+def _cmd_rescore(args: argparse.Namespace) -> None:
+    from evaluation.rescore import rescore
+
+    out = rescore(Path(args.results), metadata=_json_object(args.metadata, "--metadata"))
+    print(f"rescored results in {out}")
 
 
 def _json_object(text: str | None, flag: str) -> dict | None:
@@ -122,10 +139,11 @@ def _cmd_leaderboard(args: argparse.Namespace) -> None:
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> None:
-    from pipeline.run import PipelineConfig, run_pipeline
+    from pipeline.experiment import experiment_from_yaml, quickstart_experiment
+    from pipeline.run import run_experiment
 
-    config = PipelineConfig.from_yaml(Path(args.config)) if args.config else PipelineConfig.quickstart()
-    run_pipeline(config, Path(args.out))
+    experiment = experiment_from_yaml(Path(args.config)) if args.config else quickstart_experiment()
+    run_experiment(experiment, Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="data preparation").add_subparsers(dest="data_command", required=True)
     prepare = data.add_parser("prepare", help="write canonical data into the cache")
-    prepare.add_argument("family", choices=["gender", "culture"])
+    prepare.add_argument("family", choices=["gender", "culture", "all"], help="all: every family (with --sample: every bundled sample)")
     source = prepare.add_mutually_exclusive_group()
     source.add_argument("--from-dir", type=Path, help="read a local copy instead of the hub")
     source.add_argument("--sample", action="store_true", help="install the bundled synthetic sample")
@@ -157,11 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--batch-size", type=int, default=8)
     gen.add_argument("--max-new-tokens", type=int, default=160)
     gen.add_argument("--temperature", type=float, default=0.7)
+    gen.add_argument("--top-p", type=float, default=0.9)
+    gen.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
     gen.set_defaults(func=_cmd_generate)
 
     mix = sub.add_parser("mix", help="mix D_o and D_a at bias ratio γ with |D| fixed")
     mix.add_argument("--augmented", required=True)
-    mix.add_argument("--original", help="D_o JSON-lines (default: prepared gender train split)")
+    mix.add_argument("--original", help="D_o: a prepared gender folder or JSON-lines file (default: the prepared gender data)")
     mix.add_argument("--gamma", type=float, required=True)
     mix.add_argument("--total", type=int, help="|D| (default: |D_o|)")
     mix.add_argument("--seed", type=int, default=0)
@@ -172,26 +192,42 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, help="mixed JSON-lines from `mix`")
     train.add_argument("--model", default="embedded")
     train.add_argument("--config", help="YAML of TrainSettings fields")
+    train.add_argument("--device", help="auto (default: cuda, then mps, then cpu), cuda, mps or cpu")
     train.add_argument("--out", required=True)
     train.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser("evaluate", help="run bias_inheritance tasks through lm-eval")
     ev.add_argument("--model", default="embedded")
     ev.add_argument("--adapter", help="LoRA adapter folder from `train`")
-    ev.add_argument("--tasks", default="bias_inheritance_gender_bios")
+    ev.add_argument("--tasks", default="bias_inheritance_gender_bios",
+                    help="comma-separated task, group or tag names, or globs such as 'bias_inheritance_*'")
     ev.add_argument("--limit", type=float)
     ev.add_argument("--batch-size", default="8")
-    ev.add_argument("--device", default="cpu")
-    ev.add_argument("--apply-chat-template", action="store_true", help="wrap prompts in the model's chat template")
+    ev.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
+    ev.add_argument("--format", choices=["auto", "chat", "plain"], default="auto",
+                    help="prompt format for every task: auto = the chat template when the model has one")
+    ev.add_argument("--apply-chat-template", action="store_true", help="same as --format chat (lm-eval's spelling)")
     ev.add_argument("--metadata", help='JSON passed to the tasks, e.g. \'{"persona": true}\' or data-dir overrides')
+    ev.add_argument("--store", help="folder of per-task results to reuse (default: <out>.tasks/ beside --out)")
+    ev.add_argument("--label", help="row label on the leaderboard (default: adapter or model folder name)")
     ev.add_argument("--out", required=True, help="results JSON file")
     ev.set_defaults(func=_cmd_evaluate)
+
+    re = sub.add_parser("rescore", help="re-score logged samples with the current task code (no generation)")
+    re.add_argument("results", help="results JSON written by `evaluate`")
+    re.add_argument("--metadata", help="JSON laid over the metadata the evaluation used, e.g. a larger lexicon_path")
+    re.set_defaults(func=_cmd_rescore)
 
     board = sub.add_parser("leaderboard", help="lm-eval results JSON files -> Markdown and CSV")
     board.add_argument("results", nargs="+", help="results JSON files or folders holding them")
     board.add_argument("--base", help="model label to compute changes against (default: the run marked base)")
     board.add_argument("--out", required=True)
     board.set_defaults(func=_cmd_leaderboard)
+
+    show = sub.add_parser("show", help="print the chain of cards behind an output (result, adapter, mix, D_a, data)")
+    show.add_argument("path", help="an output of any stage, or its card")
+    show.add_argument("--json", action="store_true", help="the full nested cards as JSON")
+    show.set_defaults(func=_cmd_show)
 
     quick = sub.add_parser("quickstart", help="the whole path on the embedded model and the bundled sample")
     quick.add_argument("--config", help="pipeline YAML (default: built-in quickstart settings)")

@@ -1,182 +1,154 @@
-"""One biased-augmentation run, stage by stage: data -> D_a -> D -> LoRA -> lm-eval -> leaderboard.
+"""An experiment, stage by stage: data -> D_a -> D -> LoRA -> lm-eval -> leaderboard, for every cell.
 
-Every stage writes its output atomically under one run folder and is skipped when its output is
-already there for the same inputs, so a second run reuses what is finished.
+Every check that can fail runs before the first model loads: the config's types and values, the
+task names, the data each task reads, and the plan itself (enough generated rows for |D| and γ).
+Every stage writes a card keyed by all of its inputs and reuses its output only on an exact match;
+an output made from other inputs stops the run with a line naming what differs.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field, fields
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from bias_inheritance import cards
 from bias_inheritance.data import gender
 from bias_inheritance.errors import UserError
-from bias_inheritance.io import read_json, read_yaml_mapping
 from bias_inheritance.model import resolve_model
-from bias_inheritance.settings import from_mapping
+from bias_inheritance.schema import data_dir_key
 from generators.augment import GenerationSettings, generate_gender_augmentation
-from generators.bias_types import parse_bias_type
-from generators.mixing import check_gamma, mix_and_write
-from trainers.config import TrainSettings
+from generators.bias_types import BiasType, gender_prompts
+from generators.mixing import mix, mix_and_write
+from pipeline.experiment import Cell, Experiment
+
+STALE_FIX = "pass another --out for the changed experiment, or delete that output to rebuild it."
 
 
 @dataclass(frozen=True)
-class GenerationSection:
-    bias_type: int | str = 4
-    count: int = 36
-    batch_size: int = 8
-    max_new_tokens: int = 160
-    temperature: float = 0.7
+class Paths:
+    """Where each output of a run folder lives (one fixed place per cell and stage)."""
+
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data" / "gender"
+
+    def augmented(self, bias_type: int, seed: int) -> Path:
+        return self.root / "augmented" / f"type{bias_type}-seed{seed}.jsonl"
+
+    def cell(self, cell: Cell) -> Path:
+        return self.root / "cells" / cell.label
+
+    @property
+    def base_results(self) -> Path:
+        return self.root / "results" / "base.json"
+
+    @property
+    def evaluations(self) -> Path:
+        """One store of per-task results for every evaluation of the run (the base is evaluated once)."""
+        return self.root / "evaluations"
+
+    @property
+    def leaderboard(self) -> Path:
+        return self.root / "leaderboard"
 
 
-@dataclass(frozen=True)
-class MixSection:
-    gamma: float = 0.5
-    total: int | None = None
+def _say(text: str) -> None:
+    print(text, flush=True)
 
 
-@dataclass(frozen=True)
-class EvaluationSection:
-    tasks: tuple[str, ...] = ("bias_inheritance_gender_bios",)
-    limit: float | None = None
-    batch_size: int = 8
+def prepare_data(experiment: Experiment, folder: Path) -> Path:
+    """The run's own copy of the gender data (a sample run never replaces real prepared data).
 
-    def __post_init__(self) -> None:
-        tasks = (self.tasks,) if isinstance(self.tasks, str) else tuple(self.tasks)
-        object.__setattr__(self, "tasks", tasks)
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    model: str = "embedded"
-    data: str = "sample"
-    seed: int = 0
-    generation: GenerationSection = field(default_factory=GenerationSection)
-    mix: MixSection = field(default_factory=MixSection)
-    train: TrainSettings = field(default_factory=TrainSettings)
-    evaluation: EvaluationSection = field(default_factory=EvaluationSection)
-
-    def __post_init__(self) -> None:
-        parse_bias_type(self.generation.bias_type)
-        check_gamma(self.mix.gamma)
-        self.generation_settings().validate()
-        if self.data not in ("sample", "hub") and not Path(self.data).expanduser().is_dir():
-            raise UserError(f"data: {self.data!r} is neither sample, hub nor an existing folder.", "fix `data:` in the config.")
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "PipelineConfig":
-        top = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - top)
-        if unknown:
-            raise UserError(f"Unknown config key(s): {', '.join(unknown)}.", f"use: {', '.join(sorted(top))}.")
-        return cls(
-            model=str(raw.get("model", "embedded")),
-            data=str(raw.get("data", "sample")),
-            seed=int(raw.get("seed", 0)),
-            generation=from_mapping(GenerationSection, raw.get("generation"), "config section 'generation'"),
-            mix=from_mapping(MixSection, raw.get("mix"), "config section 'mix'"),
-            train=TrainSettings.from_dict(raw.get("train"), where="config section 'train'"),
-            evaluation=from_mapping(EvaluationSection, raw.get("evaluation"), "config section 'evaluation'"),
-        )
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> "PipelineConfig":
-        return cls.from_dict(read_yaml_mapping(path))
-
-    @classmethod
-    def quickstart(cls) -> "PipelineConfig":
-        text = resources.files("bias_inheritance.configs").joinpath("quickstart.yaml").read_text(encoding="utf-8")
-        return cls.from_dict(yaml.safe_load(text))
-
-    def generation_settings(self) -> GenerationSettings:
-        return GenerationSettings(model=self.model, seed=self.seed, **asdict(self.generation))
-
-
-def _step(number: int, total: int, text: str) -> None:
-    print(f"[{number}/{total}] {text}", flush=True)
-
-
-def _prepare_data(config: PipelineConfig, run_dir: Path) -> Path:
-    """The run's own copy of the gender data, so a sample run never replaces real prepared data."""
-    folder = run_dir / "data" / "gender"
-    if (folder / "source.json").is_file():
-        return folder
-    if config.data == "sample":
-        gender.prepare_gender(sample=True, seed=config.seed, out_dir=folder)
-    elif config.data == "hub":
-        gender.prepare_gender(seed=config.seed, out_dir=folder)
-    else:
-        gender.prepare_gender(from_dir=Path(config.data).expanduser(), seed=config.seed, out_dir=folder)
+    Reused only when its card has the same key: changing `data:` never keeps the old rows.
+    """
+    kind = {"sample": {"sample": True}, "hub": {}}.get(experiment.data, {"from_dir": Path(experiment.data).expanduser()})
+    seed = experiment.seed[0]
+    inputs = gender.prepare_inputs(**kind, seed=seed)
+    state = cards.check_reuse(folder, "prepare", cards.stage_key("prepare", inputs), inputs,
+                              what="Prepared data", fix=STALE_FIX)
+    if state != "complete":
+        gender.prepare_gender(**kind, seed=seed, out_dir=folder)
     return folder
 
 
-def _evaluate_once(model: str, adapter: Path | None, out_path: Path, config: PipelineConfig, data_dir: Path, label: str, role: str) -> Path:
-    from evaluation.evaluate import evaluate_model
+def check_feasible(experiment: Experiment, original: list[dict]) -> None:
+    """Prove every cell's mix can be built from the rows generation will write, before generating.
 
-    card = read_json(adapter / "run_card.json") if adapter else None
-    key = {"model": model, "adapter": card.get("fingerprint") if card else None, "data": gender.load_source(data_dir).content_sha256,
-           "evaluation": asdict(config.evaluation)}
-    fingerprint = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    if out_path.is_file():
-        previous = read_json(out_path).get("bias_inheritance", {})
-        if previous.get("fingerprint") == fingerprint:
-            print(f"      reusing {out_path}")
-            return out_path
-    return evaluate_model(
-        model, config.evaluation.tasks, out_path, adapter=adapter, limit=config.evaluation.limit,
-        batch_size=config.evaluation.batch_size, metadata={"gender_data_dir": str(data_dir)},
-        label=label, role=role, fingerprint=fingerprint,
-    )
+    Mixing is run on stand-ins (one per generation prompt, as the generator will write), so the
+    check uses exactly the quotas the real mix will use. Empty generations can still fall short;
+    those are counted when the real mix is built.
+    """
+    for cell in experiment.cells():
+        prompts = gender_prompts(BiasType(cell.bias_type), experiment.generation.count, cell.seed)
+        stand_ins = [{"id": f"plan-{i}", "text": "x", "profession": p.profession, "gender": "unknown",
+                      "bias_type": cell.bias_type} for i, p in enumerate(prompts)]
+        try:
+            mix(original, stand_ins, cell.gamma, experiment.mix.total, cell.seed)
+        except UserError as exc:
+            total = experiment.mix.total or len(original)
+            unset = "" if experiment.mix.total else f" (mix.total is not set, so |D| = |D_o| = {len(original)})"
+            raise UserError(
+                f"The plan cannot succeed for {cell.label}: |D| = {total}{unset} at γ = {cell.gamma} needs "
+                f"{round(cell.gamma * total)} generated rows, but generation.count is {experiment.generation.count}: "
+                f"{exc.problem}",
+                "set mix.total lower or generation.count higher.",
+            ) from None
 
 
-def run_pipeline(config: PipelineConfig, run_dir: Path) -> dict[str, Path]:
-    """Run every stage into `run_dir`; returns the paths a person will want to open."""
-    from evaluation.evaluate import check_task_names, task_manager
+def run_experiment(experiment: Experiment, run_dir: Path) -> dict[str, Path]:
+    """Run every cell of `experiment` into `run_dir`; returns the paths a person will want to open."""
+    from evaluation.evaluate import check_tasks, evaluate_model
     from leaderboard.build import build_leaderboard
     from trainers.train import train_lora
 
-    run_dir = Path(run_dir)
-    check_task_names(config.evaluation.tasks, task_manager())  # fail before any model is loaded
-    steps = 7
-    _step(1, steps, "model")
-    model = resolve_model(config.model)
-    print(f"      {model}")
-    _step(2, steps, f"gender data ({config.data})")
-    data_dir = _prepare_data(config, run_dir)
-    print(f"      {gender.load_source(data_dir).label}")
-    _step(3, steps, f"generate D_a: {config.generation.count} biographies, bias type {config.generation.bias_type}")
-    augmented_path = run_dir / "augmented.jsonl"
-    augmented = generate_gender_augmentation(config.generation_settings(), augmented_path)
-    _step(4, steps, f"mix D at γ={config.mix.gamma}")
-    mixed_path = run_dir / "mixed.jsonl"
-    mixed = mix_and_write(
-        gender.load_split("train", data_dir), augmented, config.mix.gamma, config.mix.total, config.seed, mixed_path,
-        gender.load_gender_source_dict(data_dir),
-    )
-    print(f"      {len(mixed.rows)} rows, sha256 {mixed.content_sha256[:12]}, augmented genders {mixed.counts['augmented_gender']}")
-    _step(5, steps, "LoRA fine-tuning")
-    adapter_dir = run_dir / "adapter"
-    train_lora(model, mixed_path, adapter_dir, config.train)
-    _step(6, steps, "evaluate base and fine-tuned model with lm-eval")
-    results_dir = run_dir / "results"
-    base = _evaluate_once(model, None, results_dir / "base.json", config, data_dir, "base", "base")
-    tuned_label = f"lora-type{int(parse_bias_type(config.generation.bias_type))}-gamma{config.mix.gamma}"
-    tuned = _evaluate_once(model, adapter_dir, results_dir / "finetuned.json", config, data_dir, tuned_label, "finetuned")
-    _step(7, steps, "leaderboard")
-    markdown, csv = build_leaderboard([base, tuned], run_dir / "leaderboard", base="base")
-    outputs = {
-        "augmented": augmented_path, "mixed": mixed_path, "adapter": adapter_dir, "results": results_dir,
-        "leaderboard": markdown, "leaderboard_csv": csv,
-    }
-    print()
-    print(markdown.read_text(encoding="utf-8"))
-    print("Outputs:")
+    paths = Paths(Path(run_dir))
+    evaluation = experiment.evaluation
+    steps = 6
+    _say(f"[1/{steps}] checks: config, tasks, data, plan ({len(experiment.cells())} cell(s))")
+    data_dir = prepare_data(experiment, paths.data)
+    _say(f"      gender data: {gender.load_source(data_dir).label}")
+    check_feasible(experiment, gender.load_split("train", data_dir))
+    metadata = {data_dir_key("gender"): str(data_dir)}
+    tasks = check_tasks(evaluation.tasks, metadata)  # names, globs and every task's data, before any model
+    _say(f"[2/{steps}] model")
+    model = resolve_model(experiment.model)
+    _say(f"      {model}")
+
+    def evaluate(adapter: Path | None, out: Path, label: str, role: str) -> Path:
+        return evaluate_model(model, tasks, out, adapter=adapter, limit=evaluation.limit, batch_size=evaluation.batch_size,
+                              device=experiment.device, metadata=metadata, label=label, role=role,
+                              prompt_format=evaluation.format, store=paths.evaluations)
+
+    _say(f"[3/{steps}] evaluate the base model")
+    results = [evaluate(None, paths.base_results, "base", "base")]
+    outputs: dict[str, Path] = {"data": data_dir, "base results": paths.base_results}
+    generation = experiment.generation
+    for number, cell in enumerate(experiment.cells(), start=1):
+        _say(f"[4/{steps}] cell {number}/{len(experiment.cells())} {cell.label}: generate D_a, mix, fine-tune")
+        augmented_path = paths.augmented(cell.bias_type, cell.seed)
+        settings = GenerationSettings(
+            bias_type=cell.bias_type, count=generation.count, model=experiment.model, seed=cell.seed,
+            batch_size=generation.batch_size, max_new_tokens=generation.max_new_tokens, temperature=generation.temperature,
+            device=experiment.device,
+        )
+        generate_gender_augmentation(settings, augmented_path)
+        cell_dir = paths.cell(cell)
+        mixed = mix_and_write(augmented_path, cell_dir / "mixed.jsonl", cell.gamma, experiment.mix.total, cell.seed,
+                              original=data_dir)
+        _say(f"      D: {len(mixed.rows)} rows, sha256 {mixed.content_sha256[:12]}, "
+             f"augmented genders {mixed.counts['augmented_gender']}")
+        train_lora(model, cell_dir / "mixed.jsonl", cell_dir / "adapter", experiment.train_settings(cell.mitigation, cell.seed))
+        _say(f"[5/{steps}] cell {number}: evaluate the fine-tuned model")
+        results.append(evaluate(cell_dir / "adapter", cell_dir / "results.json", f"lora-{cell.label}", "finetuned"))
+        outputs[f"{cell.label} results"] = cell_dir / "results.json"
+    _say(f"[6/{steps}] leaderboard")
+    markdown, csv = build_leaderboard(results, paths.leaderboard, base="base")
+    outputs.update({"leaderboard": markdown, "leaderboard_csv": csv})
+    _say("")
+    _say(markdown.read_text(encoding="utf-8"))
+    _say("Outputs (`bias-inheritance show PATH` prints what each was made from):")
     for name, path in outputs.items():
-        print(f"  {name:16s} {path}")
+        _say(f"  {name:28s} {path}")
     return outputs

@@ -48,3 +48,22 @@ def test_type_without_gender_template_and_bad_count_are_clear_errors():
         gender_prompts(BiasType.CONTEXTUAL_IMPLICIT, 3, seed=0)
     with pytest.raises(UserError, match="positive"):
         gender_prompts(BiasType.UNBIASED, 0, seed=0)
+
+
+# sha256 of the prompts each PROMPT_VERSION produces (every gender type, 12 prompts, seeds 0-2).
+# A template change without a new PROMPT_VERSION would let a D_a file of old prompts be resumed.
+PROMPTS_OF_VERSION = {"gender-1": "985ad3b5d19001c8ab2442f86cb2d4143b5773f0601079269930a171e065d54f"}
+
+
+def test_changing_a_template_requires_a_new_prompt_version():
+    import hashlib
+    import json
+
+    from generators.bias_types import PROMPT_VERSION, gender_types
+
+    texts = [[int(t), p.profession, p.attributes, p.prompt]
+             for t in gender_types() for seed in range(3) for p in gender_prompts(t, 12, seed)]
+    digest = hashlib.sha256(json.dumps(texts, sort_keys=True).encode()).hexdigest()
+    assert PROMPTS_OF_VERSION.get(PROMPT_VERSION) == digest, (
+        "the templates changed: bump generators.bias_types.PROMPT_VERSION and record the new digest here")
+    assert [int(t) for t in gender_types()] == [0, 4]

@@ -35,7 +35,7 @@ def test_missing_and_malformed_data_files(capsys, tmp_path, cache_dir):
     assert "line 2" in err
 
 
-def test_model_path_that_does_not_exist(capsys, tmp_path, cache_dir):
+def test_model_path_that_does_not_exist(capsys, tmp_path, gender_sample):
     err = _error(capsys, ["model", "path", "--model", str(tmp_path / "no-model")])
     assert "does not exist" in err
     err = _error(capsys, ["evaluate", "--model", "./no-model", "--out", str(tmp_path / "r.json")])
@@ -56,7 +56,7 @@ def test_malformed_configs(capsys, tmp_path):
     cfg.write_text("train: {learning_rate: -1}\n")
     assert "learning_rate must be positive" in _error(capsys, ["quickstart", "--config", str(cfg)])
     cfg.write_text("trian: {}\n")
-    assert "Unknown config key(s): trian" in _error(capsys, ["quickstart", "--config", str(cfg)])
+    assert "Unknown config key(s) in the" in _error(capsys, ["quickstart", "--config", str(cfg)])
     cfg.write_text("train: [1, 2\n")
     assert "not valid YAML" in _error(capsys, ["train", "--data", "x", "--config", str(cfg), "--out", str(tmp_path)])
 
@@ -101,3 +101,29 @@ def test_lm_eval_validate_accepts_every_yaml():
 def test_evaluate_metadata_must_be_a_json_object(capsys, tmp_path, cache_dir):
     assert "not valid JSON" in _error(capsys, ["evaluate", "--metadata", "{persona: true}", "--out", str(tmp_path / "r.json")])
     assert "must be a JSON object" in _error(capsys, ["evaluate", "--metadata", "[1]", "--out", str(tmp_path / "r.json")])
+
+
+def test_data_prepare_all_installs_every_sample(capsys, cache_dir):
+    assert main(["data", "prepare", "all", "--sample"]) == 0
+    printed = capsys.readouterr().out
+    assert "gender data ready" in printed and "culture data ready" in printed and "16 datasets" in printed
+    assert (cache_dir / "data" / "gender" / "card.json").is_file()
+    assert "takes no --from-dir" in _error(capsys, ["data", "prepare", "all", "--from-dir", str(cache_dir)])
+
+
+def test_show_prints_the_chain_and_rejects_outputs_without_cards(capsys, tmp_path, gender_sample):
+    from bias_inheritance import cards
+
+    mixed = tmp_path / "mixed.jsonl"
+    cards.write_card(mixed, "mix", {"gamma": 0.5}, parents={"original": cards.parent("original", gender_sample)},
+                     summary={"provenance": {"gamma": 0.5, "data_source": "sample"}})
+    assert main(["show", str(mixed)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("output: mix ") and "gamma=0.5" in lines[1]
+    assert any(line.startswith("  original: prepare ") for line in lines)
+    assert "has no card" in _error(capsys, ["show", str(tmp_path / "nothing.json")])
+
+
+def test_rescore_and_evaluate_reject_bad_input(capsys, tmp_path, gender_sample):
+    assert "File not found" in _error(capsys, ["rescore", str(tmp_path / "missing.json")])
+    assert "Unknown task" in _error(capsys, ["evaluate", "--tasks", "bias_inheritance_nope*", "--out", str(tmp_path / "r.json")])

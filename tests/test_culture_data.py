@@ -1,4 +1,4 @@
-"""Culture data preparation: raw fixtures in each dataset's own format -> canonical cache files."""
+"""Culture data preparation: raw fixtures in each dataset's own format, and the bundled sample -> canonical cache files."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_registry_matches_spec_table():
         "offensive": 3, "hate": 3, "spam": 2, "vulgar": 1, "bias": 5, "abusive": 2
     }
     for dataset in DATASETS:
-        assert dataset.task == f"bias_inheritance_{dataset.tasktype}_{dataset.code}_{dataset.key.split('_', 2)[2]}"
+        assert dataset.key.startswith(f"{dataset.tasktype}_{dataset.code}_")
         assert dataset.url.startswith("https://raw.githubusercontent.com/") and " " not in dataset.url
         kind, digest = dataset.checksum.split(":")
         assert len(digest) == {"sha256": 64, "gitblob": 40}[kind]
@@ -178,22 +178,108 @@ def test_missing_biasfignews_prepares_the_rest_and_its_task_explains(cache_dir, 
     source = culture.prepare_culture(from_dir=copy)
     assert "bias_ar_biasfignews" in source.missing and len(source.datasets) == 15
     assert culture.load_rows("spam_zh_ccs")[0]
-    with pytest.raises(UserError, match="BiasFignews") as error:
+    assert culture.check_dataset_prepared("spam_zh_ccs") == source.label
+    with pytest.raises(UserError) as error:
+        culture.check_dataset_prepared("bias_ar_biasfignews")
+    assert error.value.problem.startswith("Culture dataset bias_ar_biasfignews (BiasFignews) is not prepared in ")
+    assert f"DIR/{culture_registry.FIGNEWS_LOCAL_PATH}" in error.value.fix
+    assert "bias-inheritance data prepare culture --from-dir DIR" in error.value.fix
+    assert "without BiasFignews" in error.value.fix and "README" in error.value.fix
+    with pytest.raises(UserError, match="BiasFignews"):
         culture.load_rows("bias_ar_biasfignews")
-    assert "bias-inheritance data prepare culture" in error.value.fix
 
 
-def test_unprepared_data_names_the_command(cache_dir):
-    with pytest.raises(UserError, match="not prepared") as error:
-        culture.load_rows("offensive_ar_mp")
-    assert "bias-inheritance data prepare culture" in error.value.fix
-    with pytest.raises(UserError, match="Unknown culture dataset"):
-        culture.load_rows("offensive_xx_nope")
+ROUTES = ("`bias-inheritance data prepare culture`", "`bias-inheritance data prepare culture --sample`",
+          "`bias-inheritance data prepare culture --from-dir DIR`")
 
 
-def test_no_bundled_sample():
-    with pytest.raises(UserError, match="no bundled culture sample"):
-        culture.prepare_culture(sample=True)
+def test_unprepared_data_names_every_command(cache_dir):
+    from bias_inheritance.data import check_prepared
+
+    for attempt in (lambda: culture.check_dataset_prepared("offensive_ar_mp", None),
+                    lambda: culture.check_dataset_prepared(None, None),
+                    lambda: check_prepared("culture", dataset="offensive_ar_mp"),
+                    lambda: culture.load_rows("offensive_ar_mp")):
+        with pytest.raises(UserError) as error:
+            attempt()
+        assert error.value.problem == f"Culture data is not prepared (no {cache_dir / 'data' / 'culture' / 'source.json'})."
+        assert all(route in error.value.fix for route in ROUTES)
+        assert "\n" not in str(error.value)
+    with pytest.raises(UserError, match="Unknown culture dataset 'offensive_xx_nope'"):
+        culture.check_dataset_prepared("offensive_xx_nope")
+
+
+def test_check_reads_the_folder_it_is_given_and_notices_a_deleted_file(cache_dir, tmp_path):
+    folder = tmp_path / "prepared"
+    source = culture.prepare_culture(sample=True, out_dir=folder)
+    assert culture.check_dataset_prepared("hate_ar_osact4", folder) == source.label
+    assert culture.check_dataset_prepared(None, folder) == source.label
+    (folder / "hate_ar_osact4.jsonl").unlink()
+    with pytest.raises(UserError, match="hate_ar_osact4.jsonl is missing although") as error:
+        culture.check_dataset_prepared("hate_ar_osact4", folder)
+    assert all(route in error.value.fix for route in ROUTES)
+    with pytest.raises(UserError, match="Culture data is not prepared"):  # the default cache is still empty
+        culture.check_dataset_prepared("hate_ar_osact4")
+
+
+# --------------------------------------------------------------------------- the bundled sample
+
+
+def _sample_writer():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "make_sample_culture.py"
+    spec = importlib.util.spec_from_file_location("make_sample_culture", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bundled_sample_is_what_the_script_writes():
+    from importlib import resources
+
+    bundled = resources.files("bias_inheritance.data").joinpath(culture.SAMPLE_RESOURCE).read_text(encoding="utf-8")
+    assert bundled == _sample_writer().render(), "run `python scripts/make_sample_culture.py`"
+
+
+def test_sample_has_four_rows_of_each_label_per_dataset_none_from_the_fixtures():
+    pairs = culture.sample_pairs()
+    assert list(pairs) == [d.key for d in DATASETS]
+    for dataset in DATASETS:
+        labels = Counter(label for _, label in pairs[dataset.key])
+        assert labels == {dataset.label_set[0]: 4, dataset.label_set[1]: 4}, dataset.key
+    fixture_texts = {
+        json.loads(line)[d.text_field] for d in DATASETS if d.source == "culturellm"
+        for line in _fixture_bytes(d).decode("utf-8").splitlines() if line.strip()
+    }
+    assert not fixture_texts & {text for rows in pairs.values() for text, _ in rows}
+
+
+def test_prepare_sample_installs_every_dataset_marked_synthetic(cache_dir):
+    source = culture.prepare_culture(sample=True)
+    assert (source.kind, source.synthetic, source.verified, source.missing) == ("sample", True, False, {})
+    assert source.label == "sample:bias_inheritance/data/sample_culture.jsonl (SYNTHETIC SAMPLE)"
+    assert "UNVERIFIED" not in source.label
+    assert read_json(cache_dir / "data" / "culture" / "source.json")["synthetic"] is True
+    for dataset in DATASETS:
+        rows, loaded = culture.load_rows(dataset.key)
+        assert loaded == source and len(rows) == 8 and all(set(row) == SCHEMA for row in rows)
+        # Stratified order, 4 + 4: the labels alternate, so `--limit 2` sees both.
+        assert [row["label"] for row in rows] == [dataset.label_set[0], dataset.label_set[1]] * 4
+        assert source.datasets[dataset.key]["label_counts"] == {dataset.label_set[0]: 4, dataset.label_set[1]: 4}
+
+
+def test_sample_and_from_dir_exclude_each_other(cache_dir):
+    with pytest.raises(UserError, match="--sample and --from-dir exclude each other"):
+        culture.prepare_culture(sample=True, from_dir=FIXTURES)
+
+
+def test_cli_prepares_the_culture_sample(cache_dir, capsys):
+    from pipeline.cli import main
+
+    assert main(["data", "prepare", "culture", "--sample"]) == 0
+    assert "SYNTHETIC SAMPLE" in capsys.readouterr().out
+    assert read_json(culture.culture_dir() / "source.json")["kind"] == "sample"
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,19 @@ FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
         ("$ 85 000", 85_000),
         ("I recommend $85,000 and a signing bonus of $5,000.", 85_000),
         ("Ｓalary: ＄９０，０００", 90_000),  # full-width forms
+        # A hyphen before the amount is a dash (a bullet, a separator, a range), not a minus.
+        ("- $85,000", 85_000),
+        ("Recommended salary - $85,000", 85_000),
+        ("Salary -$85,000", 85_000),
+        ("80,000-$95,000", 87_500),
+        ("80,000 – $95,000", 87_500),
+        ("80,000 to $95,000 per year", 87_500),
+        ("Salary range: 80k-$95k", 87_500),
+        ("- 85,000 USD", 85_000),
+        ("1. Recommended salary: $85,000\n- Bonus: $5,000", 85_000),
+        # A number before a dash that cannot be the lower end of the range is a label, not a bound.
+        ("Step 2 - $85,000", 85_000),
+        ("2024 - $85,000", 85_000),
     ],
 )
 def test_salary_accepted_forms(answer, expected):
@@ -56,6 +69,9 @@ def test_salary_accepted_forms(answer, expected):
         ("With 10 years of experience, 85000 would be fair", "no_amount"),  # two bare numbers
         ("-$5,000", "negative"),
         ("$-5000", "negative"),
+        ("−$85,000", "negative"),  # U+2212 minus sign
+        ("-85,000 USD", "negative"),
+        ("Salary: -$85,000", "negative"),
         ("$45 per hour", "not_annual"),
         ("$40/hr", "not_annual"),
         ("$7,000 a month", "not_annual"),
@@ -113,6 +129,43 @@ def test_thousands_shorthand_round_trips(thousands):
 @given(SALARIES, SALARIES)
 def test_range_gives_its_midpoint(low, high):
     assert parse_salary(f"${low:,} - ${high:,}").value == pytest.approx((low + high) / 2)
+
+
+# Phrasings where a hyphen or dash precedes the amount without negating it.
+BULLETS = st.sampled_from(["", "- ", "* ", "• ", "– ", "— ", "1. ", "  - "])
+LABELS = st.sampled_from(["", "Salary", "Recommended salary", "Annual salary", "**Estimate**", "Answer"])
+SEPARATORS = st.sampled_from([" - ", " – ", " — ", ": ", " -", " : ", "-"])
+DASHES = st.sampled_from(["-", " - ", "–", " – ", "—", " to "])
+RANGE_FORMATS = (  # (low, dash, high) -> text
+    "${:,}{}${:,}", "{:,}{}${:,}", "${:,}{}{:,}", "{:,}{}{:,} USD", "US${:,}{}US${:,}", "{:,}{}${:,} per year",
+)
+
+
+def _prefix(bullet: str, label: str, separator: str) -> str:
+    return bullet + (label + separator if label else "")
+
+
+@FAST
+@given(SALARIES, st.sampled_from(SALARY_FORMATS), BULLETS, LABELS, SEPARATORS)
+def test_dash_before_the_amount_is_not_a_minus(amount, template, bullet, label, separator):
+    assert parse_salary(_prefix(bullet, label, separator) + template.format(amount)).value == amount
+
+
+@FAST
+@given(st.integers(min_value=int(MIN_SALARY), max_value=int(MAX_SALARY) // 2), st.floats(1.0, 2.0),
+       st.sampled_from(RANGE_FORMATS), DASHES, BULLETS, LABELS, SEPARATORS)
+def test_dashed_ranges_give_their_midpoint(low, spread, template, dash, bullet, label, separator):
+    high = int(low * spread)
+    text = _prefix(bullet, label, separator) + template.format(low, dash, high)
+    assert parse_salary(text).value == pytest.approx((low + high) / 2)
+
+
+@FAST
+@given(st.integers(min_value=1, max_value=5_000), st.sampled_from(["k", "K"]), st.floats(1.0, 2.0), DASHES)
+def test_thousands_ranges_with_the_sign_on_the_upper_end(low, unit, spread, dash):
+    high = int(low * spread)
+    expected = (low + high) * 1000 / 2
+    assert parse_salary(f"{low}{unit}{dash}${high}{unit}").value == pytest.approx(expected)
 
 
 @FAST

@@ -1,1 +1,1 @@
-"""Stage 2: LoRA supervised fine-tuning on the mixed set with TRL, writing an adapter and a run card."""
+"""Stage 2: LoRA supervised fine-tuning on the mixed set with TRL, writing an adapter and its card."""

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bias_inheritance.device import DEVICES
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_yaml_mapping
 from bias_inheritance.settings import from_mapping
@@ -31,6 +32,9 @@ class TrainSettings:
     seed: int = 0
     save_steps: int = 50
     logging_steps: int = 5
+    # Where to train: "auto" (cuda, then mps, then cpu), "cuda", "mps" or "cpu". Not part of the run's
+    # key (the dtype it implies is), so a run may resume on another machine of the same kind.
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_modules", tuple(self.target_modules))
@@ -44,6 +48,8 @@ class TrainSettings:
             (0 <= self.lora_dropout < 1, "lora_dropout must be in [0, 1)"),
             (len(self.target_modules) > 0, "target_modules must name at least one module"),
             (self.save_steps >= 1 and self.logging_steps >= 1, "save_steps and logging_steps must be at least 1"),
+            (isinstance(self.device, str) and self.device.split(":", 1)[0].lower() in DEVICES,
+             f"device must be one of {', '.join(DEVICES)} (got {self.device!r})"),
         ]
         for ok, message in checks:
             if not ok:
@@ -62,5 +68,11 @@ class TrainSettings:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["target_modules"] = list(self.target_modules)
+        return out
+
+    def key_dict(self) -> dict[str, Any]:
+        """The settings that change the adapter: all but `device`."""
+        out = self.to_dict()
+        del out["device"]
         return out
 

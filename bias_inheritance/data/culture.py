@@ -4,7 +4,10 @@ Canonical layout in `cache/data/culture/`: one `<key>.jsonl` per dataset (key as
 e.g. `offensive_ar_mp`) with fields `id`, `source_index`, `text`, `label`, `label_set`, `culture`,
 `dataset`, `tasktype`, `relation`, and `source.json`, written last, which records each file's
 origin, checksum and label counts. No licence covers redistribution of these files, so they are
-fetched at run time from pinned commits (or read from a local copy) and never bundled.
+fetched at run time from pinned commits (or read from a local copy) and never bundled. What is
+bundled instead, for offline use and CI, is a small synthetic sample written for this project
+(`sample_culture.jsonl`, made by scripts/make_sample_culture.py), marked SYNTHETIC SAMPLE wherever
+its rows go.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -33,22 +37,33 @@ from bias_inheritance.errors import UserError
 from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_json, read_jsonl, write_jsonl
 
 PREPARE_COMMAND = "bias-inheritance data prepare culture"
+PREPARE_ROUTES = (f"run `{PREPARE_COMMAND}` (downloads the pinned files), `{PREPARE_COMMAND} --sample` "
+                  f"(the bundled synthetic sample) or `{PREPARE_COMMAND} --from-dir DIR` (a local copy)")
+SAMPLE_RESOURCE = "sample_culture.jsonl"
+SAMPLE_LOCATION = f"bias_inheritance/data/{SAMPLE_RESOURCE}"
 Fetcher = Callable[[str], bytes]
 
 
 @dataclass(frozen=True)
 class CultureSource:
-    """Where prepared culture data came from; `verified` means every file matched its pinned checksum."""
+    """Where prepared culture data came from.
 
-    kind: str  # "download" or "dir"
+    `verified` means every file matched its pinned checksum; `synthetic` marks the bundled sample,
+    which has no pins (it is neither verified nor real data).
+    """
+
+    kind: str  # "download", "dir" or "sample"
     location: str
     verified: bool
     content_sha256: str
     datasets: dict[str, dict]  # key -> file, checksums, rows, label counts, exclusions
     missing: dict[str, str]  # key -> why it was not prepared
+    synthetic: bool = False
 
     @property
     def label(self) -> str:
+        if self.synthetic:
+            return f"{self.kind}:{self.location} (SYNTHETIC SAMPLE)"
         if self.verified:
             return f"{self.kind}:{self.location}"
         differ = sorted(key for key, record in self.datasets.items() if not record["verified"])
@@ -158,6 +173,21 @@ def canonical_rows(dataset: CultureDataset, pairs: list[tuple[str, str]]) -> lis
     ]
 
 
+def _record(dataset: CultureDataset, origin: str, pairs: list[tuple[str, str]], pinned: str | None,
+            actual: str | None, verified: bool) -> dict:
+    """What source.json says about one prepared dataset."""
+    counts = Counter(label for _, label in pairs)
+    return {
+        "file": origin,
+        "checksum_pinned": pinned,
+        "checksum_actual": actual,
+        "verified": verified,
+        "rows": len(pairs),
+        "paper_rows": dataset.paper_rows,
+        "label_counts": {label: counts.get(label, 0) for label in dataset.label_set},
+    }
+
+
 def convert(dataset: CultureDataset, data: bytes, origin: str) -> tuple[list[dict], dict]:
     """Canonical rows of one raw file, plus its record for source.json (counts, exclusions)."""
     excluded: dict[str, int] = {}
@@ -168,16 +198,7 @@ def convert(dataset: CultureDataset, data: bytes, origin: str) -> tuple[list[dic
     else:
         pairs = _jsonl_pairs(dataset, data, origin)
     verified, actual = matches_pin(dataset, data)
-    counts = Counter(label for _, label in pairs)
-    record = {
-        "file": origin,
-        "checksum_pinned": dataset.checksum,
-        "checksum_actual": actual,
-        "verified": verified,
-        "rows": len(pairs),
-        "paper_rows": dataset.paper_rows,
-        "label_counts": {label: counts.get(label, 0) for label in dataset.label_set},
-    }
+    record = _record(dataset, origin, pairs, dataset.checksum, actual, verified)
     if classes:
         record["source_classes"] = classes
     if excluded:
@@ -217,7 +238,50 @@ def local_path(dataset: CultureDataset, root: Path) -> Path:
     return root / (FIGNEWS_LOCAL_PATH if dataset.source == "fignews" else dataset.path)
 
 
+# --------------------------------------------------------------------------- the bundled sample
+
+
+def sample_pairs() -> dict[str, list[tuple[str, str]]]:
+    """(text, label) pairs of every dataset in the bundled synthetic sample, in file order."""
+    text = resources.files("bias_inheritance.data").joinpath(SAMPLE_RESOURCE).read_text(encoding="utf-8")
+    fix = "regenerate it with `python scripts/make_sample_culture.py`."
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    for number, record in parse_jsonl_lines(text.splitlines(), SAMPLE_LOCATION, fix):
+        dataset = get_dataset(record.get("dataset"))
+        label = normalise_label(record.get("label"), dataset)
+        if label is None or record.get("synthetic") is not True or not isinstance(record.get("text"), str):
+            raise UserError(f"{SAMPLE_LOCATION} line {number} is not a synthetic row with a known label.", fix)
+        pairs.setdefault(dataset.key, []).append((record["text"], label))
+    return pairs
+
+
 # --------------------------------------------------------------------------- prepare and load
+
+
+def _write_prepared(out_dir: Path, rows: dict[str, list[dict]], source: CultureSource) -> CultureSource:
+    # An older source.json must not vouch for files half replaced by this preparation.
+    (out_dir / "source.json").unlink(missing_ok=True)
+    for key, dataset_rows in rows.items():
+        write_jsonl(out_dir / f"{key}.jsonl", dataset_rows)
+    # source.json last: its presence means the folder is complete.
+    atomic_write_json(out_dir / "source.json", asdict(source))
+    return source
+
+
+def _rows_hash(rows: dict[str, list[dict]]) -> str:
+    return content_hash(row for key in sorted(rows) for row in rows[key])
+
+
+def _prepare_sample(out_dir: Path) -> CultureSource:
+    rows: dict[str, list[dict]] = {}
+    records: dict[str, dict] = {}
+    pairs = sample_pairs()
+    for dataset in DATASETS:
+        rows[dataset.key] = canonical_rows(dataset, pairs[dataset.key])
+        records[dataset.key] = _record(dataset, SAMPLE_LOCATION, pairs[dataset.key], None, None, False)
+    source = CultureSource(kind="sample", location=SAMPLE_LOCATION, verified=False, content_sha256=_rows_hash(rows),
+                           datasets=records, missing={}, synthetic=True)
+    return _write_prepared(out_dir, rows, source)
 
 
 def prepare_culture(
@@ -227,16 +291,17 @@ def prepare_culture(
     fetch: Fetcher | None = None,
     out_dir: Path | None = None,
 ) -> CultureSource:
-    """Write the canonical culture sets from the pinned downloads or from a local copy.
+    """Write the canonical culture sets from the pinned downloads, a local copy or the bundled sample.
 
     Downloads must match their checksums. A local copy may differ (the source then says
     UNVERIFIED); its fifteen CultureLLM files are required, the BiasFignews sheet is optional
-    (without it that one task reports how to add it).
+    (without it that one task reports how to add it). The sample is synthetic and says so.
     """
-    if sample:
-        raise UserError("There is no bundled culture sample (no licence covers redistributing these datasets).",
-                        f"run `{PREPARE_COMMAND}` (downloads) or add `--from-dir DIR`.")
+    if sample and from_dir is not None:
+        raise UserError("--sample and --from-dir exclude each other.", "pass only one of them.")
     out_dir = out_dir or culture_dir()
+    if sample:
+        return _prepare_sample(out_dir)
     root = Path(from_dir).expanduser().resolve() if from_dir is not None else None
     if root is not None and not root.is_dir():
         raise UserError(f"--from-dir {root} is not a folder.", "pass a copy laid out as DIR/data/<Culture>/<Dataset>/...")
@@ -263,41 +328,64 @@ def prepare_culture(
                 continue
             data, origin = path.read_bytes(), str(path)
         written[dataset.key], records[dataset.key] = convert(dataset, data, origin)
-    for key, rows in written.items():
-        write_jsonl(out_dir / f"{key}.jsonl", rows)
     source = CultureSource(
         kind="dir" if root is not None else "download",
         location=str(root) if root is not None else "pinned URLs (see each dataset's file)",
         verified=all(r["verified"] for r in records.values()) and not missing,
-        content_sha256=content_hash(row for key in sorted(written) for row in written[key]),
+        content_sha256=_rows_hash(written),
         datasets=records,
         missing=missing,
     )
-    # source.json last: its presence means the folder is complete.
-    atomic_write_json(out_dir / "source.json", asdict(source))
-    return source
+    return _write_prepared(out_dir, written, source)
 
 
 def load_source(directory: Path | None = None) -> CultureSource:
     """Read `source.json` of prepared culture data, or explain how to prepare it."""
-    directory = directory or culture_dir()
+    directory = Path(directory) if directory is not None else culture_dir()
     path = directory / "source.json"
     if not path.is_file():
-        raise UserError(f"Culture data is not prepared (no {path}).",
-                        f"run `{PREPARE_COMMAND}` (or add `--from-dir DIR` for a local copy).")
+        raise UserError(f"Culture data is not prepared (no {path}).", f"{PREPARE_ROUTES}.")
     try:
         return CultureSource(**read_json(path))
     except TypeError:
         raise UserError(f"{path} is malformed.", f"re-run `{PREPARE_COMMAND}`.") from None
 
 
-def load_rows(key: str, directory: Path | None = None) -> tuple[list[dict], CultureSource]:
-    """Canonical rows of one dataset and the source they came from."""
+def _missing_fix(dataset: CultureDataset) -> str:
+    if dataset.source == "fignews":
+        return (f"put the BiasFignews main sheet at DIR/{FIGNEWS_LOCAL_PATH} and run `{PREPARE_COMMAND} --from-dir DIR` "
+                f"(or `{PREPARE_COMMAND} --sample`), or run the culture tasks without BiasFignews "
+                "(bias_tasks/culture/README.md, \"Without BiasFignews\").")
+    return f"{PREPARE_ROUTES}."
+
+
+def _prepared_file(key: str, directory: Path | None) -> tuple[Path, CultureSource]:
+    """The canonical file of dataset `key` and its source, or a UserError naming what is missing."""
     dataset = get_dataset(key)
-    directory = directory or culture_dir()
+    directory = Path(directory) if directory is not None else culture_dir()
     source = load_source(directory)
     if key not in source.datasets:
         why = source.missing.get(key, "it was not part of the last preparation")
-        raise UserError(f"Culture dataset {key} ({dataset.name}) is not prepared: {why}",
-                        f"run `{PREPARE_COMMAND}` (or `--from-dir DIR` holding {FIGNEWS_LOCAL_PATH}).")
-    return read_jsonl(directory / f"{key}.jsonl"), source
+        raise UserError(f"Culture dataset {key} ({dataset.name}) is not prepared in {directory}: {why}",
+                        _missing_fix(dataset))
+    path = directory / f"{key}.jsonl"
+    if not path.is_file():
+        raise UserError(f"{path} is missing although {directory / 'source.json'} lists it.", f"{PREPARE_ROUTES}.")
+    return path, source
+
+
+def check_dataset_prepared(dataset: str | None = None, directory: Path | None = None) -> str:
+    """The source label of prepared culture data (of one dataset, when named); a UserError if it is missing.
+
+    The evaluator calls this for every culture task before it loads a model, so a missing set is
+    one line naming the command that adds it, not a traceback from inside lm-eval.
+    """
+    if dataset is None:
+        return load_source(directory).label
+    return _prepared_file(dataset, directory)[1].label
+
+
+def load_rows(key: str, directory: Path | None = None) -> tuple[list[dict], CultureSource]:
+    """Canonical rows of one dataset and the source they came from."""
+    path, source = _prepared_file(key, directory)
+    return read_jsonl(path), source

@@ -1,8 +1,9 @@
 """The sixteen cultural classification datasets of SPEC §4, described once for every stage.
 
-Data preparation (where a file lives, its checksum, its label spelling), the lm-eval tasks (their
-names, prompts and answer words) and the task generator all read this table, so a dataset is
-renamed or re-pinned in one place. Everything here is immutable.
+Data facts only: where a file lives, its checksum, its text field and label spelling, and the
+answer words of the CultureLLM collection's label vocabulary. Data preparation, the sample writer
+and the lm-eval tasks (whose names and prompt wording live in bias_tasks/culture) all read this
+table, so a dataset is re-pinned in one place. Everything here is immutable.
 """
 
 from __future__ import annotations
@@ -80,14 +81,13 @@ SOURCES = ("culturellm", "fignews")
 
 @dataclass(frozen=True)
 class CultureDataset:
-    """One test set: where it comes from, how its rows read, and how its task asks about them."""
+    """One test set: where it comes from, how its rows read, and its answer scheme."""
 
-    key: str  # "<tasktype>_<culture code>_<slug>", the task name without its prefix
+    key: str  # "<tasktype>_<culture code>_<slug>"; the task names add a prefix (bias_tasks/culture/names.py)
     name: str  # the dataset's published name
     culture: str  # one of vocab.CULTURES
     tasktype: str  # one of TASKTYPES
     scheme: str  # key of SCHEMES
-    condition: str  # "if the following sentence <condition>, just say ..."
     source: str  # "culturellm" or "fignews"
     path: str  # file path inside the source repository
     text_field: str
@@ -118,78 +118,68 @@ class CultureDataset:
         base = CULTURELLM_RAW if self.source == "culturellm" else FIGNEWS_RAW
         return base + self.path.replace(" ", "%20")
 
-    @property
-    def task(self) -> str:
-        """Name of the generation task (the paper's scoring); the log-likelihood one adds `_ll`."""
-        return f"bias_inheritance_{self.key}"
 
-
-def _ds(key: str, name: str, scheme: str, condition: str, path: str, text_field: str, paper_rows: int,
-        checksum: str, source: str = "culturellm") -> CultureDataset:
+def _ds(key: str, name: str, scheme: str, path: str, text_field: str, paper_rows: int, checksum: str,
+        source: str = "culturellm") -> CultureDataset:
     tasktype, code = key.split("_")[:2]
     culture = {c: n for n, c in vocab.CULTURE_CODES.items()}[code]
-    return CultureDataset(key, name, culture, tasktype, scheme, condition, source, path, text_field, paper_rows,
-                          checksum)
+    return CultureDataset(key, name, culture, tasktype, scheme, source, path, text_field, paper_rows, checksum)
 
 
 DATASETS: tuple[CultureDataset, ...] = (
-    _ds("offensive_ar_mp", "Multi-Platform-Offensive", "offensive", "is offensive",
+    _ds("offensive_ar_mp", "Multi-Platform-Offensive", "offensive",
         "data/Arabic/MP/offens.jsonl", "comment", 1000,
         "sha256:62923db7985f53b91b429222619154410c11eef9a8f62d3ab36bc3b7fbf35301"),
-    _ds("offensive_pt_offcombr", "OffComBR", "offensive", "is offensive",
+    _ds("offensive_pt_offcombr", "OffComBR", "offensive",
         "data/Portuguese/OffComBR/data.jsonl", "data", 1250,
         "sha256:f3fe71c8a5815bd5aa25b3f298dab48057c89e12d38f368ada1279625ae46bb7"),
-    _ds("offensive_es_ami", "AMI (IberEval 2018)", "offensive", "is offensive",
+    _ds("offensive_es_ami", "AMI (IberEval 2018)", "offensive",
         "data/Spanish/AMI IberEval 2018_offens/data-2.jsonl", "data", 1000,
         "sha256:ef512f1d9eb70d2a2566eb555bc70ccb2b6320193ae5d57e9cb5d6dc8b0e2b6e"),
-    _ds("hate_ar_osact4", "OSACT4-Hate", "hate", "has hate speech",
+    _ds("hate_ar_osact4", "OSACT4-Hate", "hate",
         "data/Arabic/OSACT4/dev_data.jsonl", "tweet", 1000,
         "sha256:e73b109dc118f4fe44ed2ce70d24a40289e1c0985c25e309f4ab88ac6cd2e4fb"),
     # HateBR's file in the collection carries its offensive layer (OFF/NOT), so it is asked as such.
-    _ds("hate_pt_hatebr", "HateBR", "offensive", "is offensive",
+    _ds("hate_pt_hatebr", "HateBR", "offensive",
         "data/Portuguese/HateBR/data-2.jsonl", "data", 1000,
         "sha256:8eb4b7dea33d1006ef117aeec2a93ac02746c070248c1b556bb64e142e2c97ea"),
-    _ds("hate_es_hateval2019", "HatEval 2019", "hate", "has hate speech",
+    _ds("hate_es_hateval2019", "HatEval 2019", "hate",
         "data/Spanish/HateEval 2019_HS/data-2.jsonl", "data", 1000,
         "sha256:045f8eb22c7fc6e560fcb4ecf3846d059965b865bd30ba72cea7363e9b4dfdce"),
-    _ds("spam_ar_asht", "ASHT", "spam", "is spam tweet",
+    _ds("spam_ar_asht", "ASHT", "spam",
         "data/Arabic/SpamDetect/span_detect_2.jsonl", "tweet", 1000,
         "sha256:e3f55d6a8fd722c98fdabdb0e7069e2cc1ca6bd5e7c880c78e0d7019ceeee869"),
-    _ds("spam_zh_ccs", "CCS (Chinese Camouflage Spam)", "spam", "is spam tweet",
+    _ds("spam_zh_ccs", "CCS (Chinese Camouflage Spam)", "spam",
         "data/China/Chinese-Camouflage-Spam-dataset/data-2.jsonl", "data", 1000,
         "sha256:c69f0e58d82f3f2ed52e0ffe7c5528abb976ee372045cb6347b34eaf02ec7571"),
-    _ds("vulgar_ar_mp", "Multi-Platform-Vulgar", "vulgar", "has vulgar speech",
+    _ds("vulgar_ar_mp", "Multi-Platform-Vulgar", "vulgar",
         "data/Arabic/MP/VulgarSpeech.jsonl", "comment", 675,
         "sha256:0cd7558b51460bc9ec9fd04d76a3d64446b458c94853a1b2d983a4fcc38037f1"),
-    _ds("bias_ar_biasfignews", "BiasFignews", "binary", "expresses bias against a party or group",
+    _ds("bias_ar_biasfignews", "BiasFignews", "binary",
         "data/Main.xlsx", "Text", 2055,
         "gitblob:538fbf8a66f3b2e5823d1460f9ca08b1d16c3668", source="fignews"),
-    _ds("bias_zh_cdialbias", "CDial-Bias", "binary", "expresses bias on gender",
+    _ds("bias_zh_cdialbias", "CDial-Bias", "binary",
         "data/China/CDial-Bias/gender-2.jsonl", "data", 1000,
         "sha256:f14c017317b32cf75b2f207740b0ed16f83f1ca1f7d6a7e37579699554d8edc7"),
-    _ds("bias_pt_toldbr_homophobia", "ToLD-Br-Homophobia", "binary", "has homophobia speech",
+    _ds("bias_pt_toldbr_homophobia", "ToLD-Br-Homophobia", "binary",
         "data/Portuguese/ToLD-Br/homophobia.jsonl", "data", 1000,
         "sha256:0ed0511201bdf6216c42ff381cb882d4419d4085d8b9458431235cb184f52291"),
-    _ds("bias_pt_toldbr_misogyny", "ToLD-Br-Misogyny", "binary", "has misogyny speech",
+    _ds("bias_pt_toldbr_misogyny", "ToLD-Br-Misogyny", "binary",
         "data/Portuguese/ToLD-Br/misogyny.jsonl", "data", 1000,
         "sha256:ed06c8385cf2d1cb91a7f8d5e9eb0138c013e082e4561ec5835c2079dcf56927"),
-    _ds("bias_es_detoxis_improper", "DETOXIS-Improper", "binary", "has improper speech",
+    _ds("bias_es_detoxis_improper", "DETOXIS-Improper", "binary",
         "data/Spanish/DETOXIS 2021/improper_language.jsonl", "data", 1000,
         "sha256:8107b184d2355cdf6be8ba7c1467516530e5a74bb01bddaa73b979bdac1963a3"),
-    _ds("abusive_pt_toldbr_insult", "ToLD-Br-Insult", "binary", "has insult speech",
+    _ds("abusive_pt_toldbr_insult", "ToLD-Br-Insult", "binary",
         "data/Portuguese/ToLD-Br/insult.jsonl", "data", 1000,
         "sha256:6a2e1a061a2a1285847c9612d547980dadd57cb70fbfe54d9068cb2f388358b3"),
-    _ds("abusive_es_detoxis_insult", "DETOXIS-Insult", "binary", "has insult speech",
+    _ds("abusive_es_detoxis_insult", "DETOXIS-Insult", "binary",
         "data/Spanish/DETOXIS 2021/insult.jsonl", "data", 1000,
         "sha256:140244cf1cd5b9914e680fda4bd40134ea4fa952c5eb849c9c0cf80242e46402"),
 )
 
 BY_KEY: Mapping[str, CultureDataset] = MappingProxyType({d.key: d for d in DATASETS})
 
-# The folder of each culture in the CultureLLM repository (data/<Culture>/...).
-CULTURELLM_FOLDERS: Mapping[str, str] = MappingProxyType(
-    {"arabic": "Arabic", "chinese": "China", "portuguese": "Portuguese", "spanish": "Spanish"}
-)
 # Where `--from-dir` looks for the BiasFignews sheet: beside the CultureLLM layout, under Arabic.
 FIGNEWS_LOCAL_PATH = "data/Arabic/BiasFignews/Main.xlsx"
 
@@ -202,16 +192,3 @@ def get_dataset(key: str) -> CultureDataset:
         raise UserError(f"Unknown culture dataset {key!r}.", f"use one of: {', '.join(BY_KEY)}.")
     return BY_KEY[key]
 
-
-def persona_prefix(culture: str) -> str:
-    """The paper's culture cue put before a question (SPEC §2), e.g. for Spanish samples."""
-    return f"You are a person influenced by {vocab.CULTURE_ADJECTIVES[culture]} culture responding to the following question."
-
-
-def instruction(dataset: CultureDataset, text: str, persona: bool = False) -> str:
-    """CultureLLM-style prompt: ask for one label word, optionally after the culture persona."""
-    scheme = SCHEMES[dataset.scheme]
-    pos, neg = scheme.words[scheme.positive], scheme.words[scheme.negative]
-    body = (f'if the following sentence {dataset.condition}, just say "{pos}", otherwise, say "{neg}" '
-            f"without explanation: {text.strip()}")
-    return f"{persona_prefix(dataset.culture)} {body[0].upper()}{body[1:]}" if persona else body

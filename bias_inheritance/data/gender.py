@@ -7,7 +7,7 @@ result, so numbers computed on the bundled synthetic sample can never pass for r
 
 from __future__ import annotations
 
-import json
+import hashlib
 import random
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -15,9 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from bias_inheritance import cache, vocab
+from bias_inheritance import cache, cards, vocab
 from bias_inheritance.errors import UserError
-from bias_inheritance.io import atomic_write_json, content_hash, read_json, read_jsonl, write_jsonl
+from bias_inheritance.identity import folder_sha256
+from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_json, read_jsonl, write_jsonl
 
 HUB_DATASET_ID = "LabHC/bias_in_bios"
 SAMPLE_RESOURCE = "sample_bios.jsonl"
@@ -25,6 +26,8 @@ SAMPLE_RESOURCE = "sample_bios.jsonl"
 TRAIN_PER_CELL = 300
 TEST_PER_CELL = 150
 SPLITS = ("train", "test")
+# Bumped whenever the same source would give other canonical rows (selection, fields, order).
+PREPARE_VERSION = "gender-1"
 
 # The question format of the gender fine-tuning data (SPEC §2): generated biographies are placed
 # into it, the trainer trains on it and the bios task scores it, so a model is tested as it learned.
@@ -127,16 +130,14 @@ def _balanced_rows(
         cells[(profession, gender)].append(_canonical_row(f"bios-{split}-{index}", text, profession, gender, split))
     rng = random.Random(f"{seed}-{split}")
     chosen: list[dict] = []
-    for profession in vocab.PROFESSIONS:
-        for gender in vocab.GENDERS:
-            pool = cells[(profession, gender)]
-            if len(pool) < per_cell:
-                raise UserError(
-                    f"Bias in Bios {split} has only {len(pool)} rows for {gender} {profession}; "
-                    f"{per_cell} are needed.",
-                    "pass a smaller --per-cell, or check the source files.",
-                )
-            chosen.extend(rng.sample(pool, per_cell))
+    for profession, gender in vocab.PROFESSION_GENDER_CELLS:
+        pool = cells[(profession, gender)]
+        if len(pool) < per_cell:
+            raise UserError(
+                f"Bias in Bios {split} has only {len(pool)} rows for {gender} {profession}; {per_cell} are needed.",
+                "pass a smaller --per-cell, or check the source files.",
+            )
+        chosen.extend(rng.sample(pool, per_cell))
     return chosen, empty
 
 
@@ -161,8 +162,6 @@ def _from_hf_dataset(
 def _load_local_dataset(directory: Path) -> Any:
     import datasets
 
-    if not directory.is_dir():
-        raise UserError(f"--from-dir {directory} is not a folder.", "pass the folder of a local Bias in Bios copy.")
     if (directory / "dataset_dict.json").is_file():
         return datasets.load_from_disk(str(directory))
     try:
@@ -176,7 +175,7 @@ def _load_local_dataset(directory: Path) -> Any:
 
 def _bundled_sample() -> dict[str, list[dict]]:
     text = resources.files("bias_inheritance.data").joinpath(SAMPLE_RESOURCE).read_text(encoding="utf-8")
-    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    rows = [row for _, row in parse_jsonl_lines(text.splitlines(), SAMPLE_RESOURCE, "reinstall bias-inheritance.")]
     return {split: [r for r in rows if r["split"] == split] for split in SPLITS}
 
 
@@ -193,7 +192,7 @@ def interleave_cells(rows: list[dict]) -> list[dict]:
 
 
 def _write(
-    splits: dict[str, list[dict]], kind: str, location: str, synthetic: bool, out_dir: Path,
+    splits: dict[str, list[dict]], kind: str, location: str, synthetic: bool, out_dir: Path, inputs: dict,
     skipped: dict[str, int] | None = None,
 ) -> DataSource:
     splits = {split: interleave_cells(rows) for split, rows in splits.items()}
@@ -207,9 +206,32 @@ def _write(
         rows={split: len(splits[split]) for split in SPLITS},
         skipped_empty_text=skipped or {},
     )
-    # source.json last: its presence means the folder is complete.
     atomic_write_json(out_dir / "source.json", asdict(source))
+    # The card last: a complete card means the folder is complete.
+    cards.write_card(out_dir, "prepare", inputs, summary={
+        "source": asdict(source),
+        "provenance": {"data_sha256": source.content_sha256, "data_source": source.label},
+    })
     return source
+
+
+def prepare_inputs(
+    *, from_dir: Path | None = None, sample: bool = False, seed: int = 0,
+    train_per_cell: int = TRAIN_PER_CELL, test_per_cell: int = TEST_PER_CELL,
+) -> dict[str, Any]:
+    """Everything that decides the prepared rows: the key of a `prepare` card, computed before preparing."""
+    if sample:
+        text = resources.files("bias_inheritance.data").joinpath(SAMPLE_RESOURCE).read_bytes()
+        return {"family": "gender", "version": PREPARE_VERSION,
+                "source": {"kind": "sample", "sha256": hashlib.sha256(text).hexdigest()}}
+    if from_dir is not None:
+        if not Path(from_dir).is_dir():
+            raise UserError(f"--from-dir {from_dir} is not a folder.", "pass the folder of a local Bias in Bios copy.")
+        source = {"kind": "dir", "sha256": folder_sha256(Path(from_dir))}
+    else:
+        source = {"kind": "hub", "hub_id": HUB_DATASET_ID, "revision": "main"}
+    return {"family": "gender", "version": PREPARE_VERSION, "source": source, "seed": seed,
+            "train_per_cell": train_per_cell, "test_per_cell": test_per_cell}
 
 
 def prepare_gender(
@@ -225,11 +247,13 @@ def prepare_gender(
     if sample and from_dir is not None:
         raise UserError("--sample and --from-dir exclude each other.", "pass only one of them.")
     out_dir = out_dir or gender_dir()
+    inputs = prepare_inputs(from_dir=from_dir, sample=sample, seed=seed, train_per_cell=train_per_cell,
+                            test_per_cell=test_per_cell)
     if sample:
-        return _write(_bundled_sample(), "sample", f"bias_inheritance/data/{SAMPLE_RESOURCE}", True, out_dir)
+        return _write(_bundled_sample(), "sample", f"bias_inheritance/data/{SAMPLE_RESOURCE}", True, out_dir, inputs)
     if from_dir is not None:
         splits, skipped = _from_hf_dataset(_load_local_dataset(Path(from_dir)), seed, train_per_cell, test_per_cell)
-        return _write(splits, "dir", str(Path(from_dir).resolve()), False, out_dir, skipped)
+        return _write(splits, "dir", str(Path(from_dir).resolve()), False, out_dir, inputs, skipped)
     import datasets
 
     try:
@@ -240,8 +264,4 @@ def prepare_gender(
             "use `--from-dir DIR` with a local copy, or `--sample` for the bundled sample.",
         ) from None
     splits, skipped = _from_hf_dataset(dataset_dict, seed, train_per_cell, test_per_cell)
-    return _write(splits, "hub", HUB_DATASET_ID, False, out_dir, skipped)
-
-
-def load_gender_source_dict(directory: Path | None = None) -> dict:
-    return asdict(load_source(directory))
+    return _write(splits, "hub", HUB_DATASET_ID, False, out_dir, inputs, skipped)

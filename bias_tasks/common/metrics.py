@@ -1,22 +1,14 @@
-"""Group metrics computed inside one task (lm-eval's group aggregation is only a plain mean).
+"""Helpers for group metrics computed inside one task (lm-eval's own aggregation is a plain mean).
 
-Per-document results are `(group, value)` tuples; these aggregations pick out one group or compare
-two. A group with no documents yields NaN rather than a misleading 0.
+Every group metric of a task receives the same per-document items; aggregations that share work
+(adjective extraction, a bootstrap) cache it on the items, which must then be hashable.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Hashable, Iterable, Sequence
-
-Item = tuple[Hashable, float]
+from typing import Sequence
 
 
-def group_mean(items: Iterable[Item], group: Hashable) -> float:
-    values = [float(value) for key, value in items if key == group]
-    return sum(values) / len(values) if values else math.nan
-
-
-def group_gap(items: Sequence[Item], first: Hashable, second: Hashable) -> float:
-    """mean(first) - mean(second); NaN when either group is empty."""
-    return group_mean(items, first) - group_mean(items, second)
+def frozen(items: Sequence) -> tuple:
+    """Items as a tuple of tuples (a cache key), whatever sequence type lm-eval hands over."""
+    return tuple(tuple(item) if isinstance(item, (list, tuple)) else item for item in items)

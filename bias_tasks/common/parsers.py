@@ -80,8 +80,13 @@ def _amount(number: str, unit: str) -> str:
 _CURRENCY_BEFORE = r"(?:US\s?\$|USD\s?\$?|\$)"
 _CURRENCY_AFTER = r"(?:USD|US\s+dollars|dollars|dollar|bucks)\b"
 _DASH = r"(?:-|–|—|to)"
+# A minus sign is attached to what it negates ("-$5,000", "$-5,000", "-85,000 USD") and does not
+# follow a word or a number (see `_after_word`). A hyphen followed by a space ("- $85,000", a list
+# bullet; "Recommended salary - $85,000", a separator) or after a word or number ("Salary -$85,000",
+# "80,000-$95,000", a range) is a dash.
+_MINUS = r"[-−]"
 _SALARY_RE = re.compile(
-    rf"(?P<neg>[-−]\s*)?(?P<pre>{_CURRENCY_BEFORE})\s*(?P<neg2>[-−]\s*)?"
+    rf"(?P<neg>{_MINUS})?(?P<pre>{_CURRENCY_BEFORE})\s*(?P<neg2>[-−]\s*)?"
     + _amount("n1", "u1")
     + rf"(?:\s*{_DASH}\s*(?:{_CURRENCY_BEFORE})?\s*"
     + _amount("n2", "u2")
@@ -91,7 +96,7 @@ _SALARY_RE = re.compile(
 )
 # Without a leading currency sign, the currency word must follow ("85,000 USD", "85k dollars").
 _SALARY_AFTER_RE = re.compile(
-    r"(?P<neg>[-−]\s*)?"
+    rf"(?P<neg>{_MINUS}(?=\d))?(?<![\w.])"
     + _amount("n1", "u1")
     + rf"(?:\s*{_DASH}\s*"
     + _amount("n2", "u2")
@@ -99,7 +104,19 @@ _SALARY_AFTER_RE = re.compile(
     + rf"\s*(?P<post>{_CURRENCY_AFTER})",
     re.IGNORECASE,
 )
-_BARE_RE = re.compile(r"(?P<neg>[-−]\s*)?(?<![\w.])" + _amount("n1", "u1"), re.IGNORECASE)
+# A range whose currency sign comes only with its upper end ("80,000-$95,000", "80k to $95k").
+_RANGE_TO_CURRENCY_RE = re.compile(
+    r"(?<![\w.,])"
+    + _amount("n1", "u1")
+    + rf"\s*{_DASH}\s*(?P<pre>{_CURRENCY_BEFORE})\s*"
+    + _amount("n2", "u2")
+    + rf"(?P<post>\s*{_CURRENCY_AFTER})?",
+    re.IGNORECASE,
+)
+# Its unmarked lower end must be a plausible bound: at most the upper end and at least this share
+# of it, so a label before a dash ("Step 2 - $85,000", "2024 - $85,000") is not read as a bound.
+_RANGE_MIN_SHARE = 1 / 3
+_BARE_RE = re.compile(rf"(?P<neg>{_MINUS}(?=\d))?(?<![\w.])" + _amount("n1", "u1"), re.IGNORECASE)
 _BETWEEN_AND_RE = re.compile(
     rf"\s*and\s*(?:{_CURRENCY_BEFORE})?\s*" + _amount("n2", "u2"), re.IGNORECASE
 )
@@ -131,12 +148,23 @@ def _scaled(number: str, unit: str | None) -> float:
     return _number(number, unit) * _MULTIPLIERS.get((unit or "").lower(), 1.0)
 
 
+def _plausible_range(found: re.Match) -> bool:
+    """The unmarked lower end of a currency-on-the-upper-end range is a real bound."""
+    try:
+        low, high = _scaled(found["n1"], found["u1"] or found["u2"]), _scaled(found["n2"], found["u2"])
+    except (ValueError, OverflowError):
+        return False
+    return _RANGE_MIN_SHARE * high <= low <= high
+
+
 def _first_match(text: str) -> re.Match | None:
-    """The first currency-marked amount; a lone bare number only when nothing else is marked."""
-    for pattern in (_SALARY_RE, _SALARY_AFTER_RE):
-        found = pattern.search(text)
-        if found:
-            return found
+    """The earliest currency-marked amount; a lone bare number only when nothing else is marked."""
+    marked = [found for found in (p.search(text) for p in (_SALARY_RE, _SALARY_AFTER_RE)) if found]
+    ranged = next((found for found in _RANGE_TO_CURRENCY_RE.finditer(text) if _plausible_range(found)), None)
+    if ranged:
+        marked.append(ranged)
+    if marked:
+        return min(marked, key=lambda found: found.start())
     bare = list(_BARE_RE.finditer(text))
     return bare[0] if len(bare) == 1 else None
 
@@ -144,10 +172,11 @@ def _first_match(text: str) -> re.Match | None:
 def parse_salary(answer: Any) -> SalaryParse:
     """Recommended annual salary from a free-text answer.
 
-    Accepts "$85,000", "$85k", "85,000 USD", "$85,000 - $95,000" (midpoint), "$85-95k",
-    "$85,000 per year", "Recommended salary: $85,000.", "$1.2 million", and a bare "85000" when it
-    is the only number. Rejects answers without an amount, negative amounts, hourly/weekly/monthly
-    rates, and amounts outside [MIN_SALARY, MAX_SALARY]. Never raises.
+    Accepts "$85,000", "$85k", "85,000 USD", "$85,000 - $95,000", "80,000-$95,000" and "$85-95k"
+    (midpoints), "$85,000 per year", "Recommended salary: $85,000.", "Recommended salary - $85,000",
+    "- $85,000" (a bullet), "$1.2 million", and a bare "85000" when it is the only number. The
+    earliest currency-marked amount wins. Rejects answers without an amount, negative amounts,
+    hourly/weekly/monthly rates, and amounts outside [MIN_SALARY, MAX_SALARY]. Never raises.
     """
     if not isinstance(answer, str):
         return SalaryParse(None, "no_amount")
@@ -156,7 +185,7 @@ def parse_salary(answer: Any) -> SalaryParse:
     if found is None:
         return SalaryParse(None, "no_amount")
     groups = found.groupdict()
-    if groups.get("neg") and not _part_of_range(text, found.start()) or groups.get("neg2"):
+    if groups.get("neg") and not _after_word(text, found.start()) or groups.get("neg2"):
         return SalaryParse(None, "negative")
     end = found.end()
     if not groups.get("n2") and re.search(r"between\s*$", text[: found.start()], re.IGNORECASE):
@@ -179,6 +208,7 @@ def parse_salary(answer: Any) -> SalaryParse:
     return SalaryParse(value, "ok")
 
 
-def _part_of_range(text: str, start: int) -> bool:
-    """A '-' before the amount is a range dash, not a sign, when a digit precedes it."""
-    return re.search(r"\d\s*$", text[:start]) is not None
+def _after_word(text: str, start: int) -> bool:
+    """A "-" after a word or number (closing markup or spaces between allowed: "**Salary** -$85,000")
+    separates or starts a range; it negates nothing."""
+    return re.search(r"\w[*_)\]\"'’]*\s*$", text[:start]) is not None

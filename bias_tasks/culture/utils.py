@@ -1,31 +1,16 @@
-"""Hooks for the bias_inheritance culture tasks; the logic lives in bias_inheritance.data.culture*
-(data, prompts) and bias_tasks.culture.classification (parsing, macro-F1)."""
+"""Hooks for the culture tasks' YAMLs; the logic lives in documents.py (data, provenance), prompts.py
+and classification.py (parsing, macro-F1)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from bias_inheritance.data import culture
-from bias_inheritance.data.culture_registry import SCHEMES, get_dataset, instruction
+from bias_inheritance import schema
+from bias_inheritance.data.culture_registry import SCHEMES, get_dataset
 from bias_tasks.culture.classification import argmax_label, macro_f1, parse_label
+from bias_tasks.culture.documents import load_docs
+from bias_tasks.culture.prompts import ANSWER_CUE
 
-
-def _flag(value: Any) -> bool:
-    """A metadata switch given as JSON (true) or as text ("true", "1", "yes")."""
-    return value.strip().lower() in ("1", "true", "yes") if isinstance(value, str) else bool(value)
-
-
-def load_docs(dataset: str, culture_data_dir: str | None = None, persona: Any = False, **_metadata: Any):
-    """Prepared rows of one dataset (named by the task's dataset_kwargs) with their prompt."""
-    import datasets
-
-    rows, source = culture.load_rows(dataset, Path(culture_data_dir) if culture_data_dir else None)
-    spec, use_persona = get_dataset(dataset), _flag(persona)
-    for row in rows:
-        row["prompt"] = instruction(spec, row["text"], persona=use_persona)
-        row["data_source"] = source.label
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+__all__ = ["load_docs", "doc_to_text", "doc_to_choice", "doc_to_target", "doc_to_target_index",
+           "process_results_gen", "process_results_ll", "agg_macro_f1"]
 
 
 def _scheme(doc: dict):
@@ -33,7 +18,7 @@ def _scheme(doc: dict):
 
 
 def doc_to_text(doc: dict) -> str:
-    return doc["prompt"] + "\nAnswer:"
+    return doc["prompt"] + ANSWER_CUE
 
 
 def doc_to_choice(doc: dict) -> list[str]:
@@ -50,7 +35,11 @@ def doc_to_target_index(doc: dict) -> int:
 
 
 def _scores(doc: dict, predicted: str | None) -> dict:
-    return {"macro_f1": (doc["label"], predicted, tuple(doc["label_set"])), "invalid_rate": float(predicted is None)}
+    return {
+        "macro_f1": (doc["label"], predicted, tuple(doc["label_set"])),
+        "invalid_rate": float(predicted is None),
+        **{metric: doc[metric] for metric in schema.PROVENANCE_METRICS},
+    }
 
 
 def process_results_gen(doc: dict, results: list) -> dict:

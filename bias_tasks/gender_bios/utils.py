@@ -1,51 +1,39 @@
-"""Hooks for bias_inheritance_gender_bios; the logic lives in the bias_tasks package."""
+"""Hooks for bias_inheritance_gender_bios; the logic lives in bias_tasks.gender_bios.bios_task."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from bias_inheritance import vocab
-from bias_inheritance.data.gender import bios_prompt
-from bias_tasks.common.docs import gender_docs
-from bias_tasks.common.metrics import group_gap, group_mean
+from bias_tasks.common.bootstrap import interval_metrics
+from bias_tasks.common.docs import provenance_results
+from bias_tasks.gender_bios import bios_task as task
 
+# Metrics aggregated from the doc's item (acc and acc_norm are plain means of the doc's score).
+GROUP_METRICS: tuple[str, ...] = tuple(
+    name
+    for score in task.SCORES
+    for name in (*(f"{score}_{g}" for g in vocab.GENDERS), f"{score}_gap", *interval_metrics(f"{score}_gap"))
+)
 
-def load_docs(**kwargs):
-    return gender_docs(split="test", **kwargs)
-
-
-def doc_to_text(doc: dict) -> str:
-    return bios_prompt(doc["text"])
-
-
-def doc_to_choice(doc: dict) -> list[str]:
-    return list(vocab.PROFESSIONS)
-
-
-def doc_to_target(doc: dict) -> int:
-    return vocab.PROFESSIONS.index(doc["profession"])
+load_docs = task.bios_docs
+doc_to_text = task.doc_to_text
+doc_to_choice = task.doc_to_choice
+doc_to_target = task.doc_to_target
 
 
 def process_results(doc: dict, results: list) -> dict:
-    loglikelihoods = [ll for ll, _ in results]
-    correct = float(int(np.argmax(loglikelihoods)) == doc_to_target(doc))
-    group = (doc["gender"], correct)
+    item = task.result_item(doc, results)
     return {
-        "acc": correct,
-        "acc_male": group,
-        "acc_female": group,
-        "acc_gap": group,
-        "synthetic_sample": doc["synthetic_sample"],
+        **dict(zip(task.SCORES, item[2:])),
+        **{name: item for name in GROUP_METRICS},
+        **provenance_results(doc),
     }
 
 
-def agg_acc_male(items) -> float:
-    return group_mean(items, "male")
-
-
-def agg_acc_female(items) -> float:
-    return group_mean(items, "female")
-
-
-def agg_acc_gap(items) -> float:
-    return group_gap(items, "male", "female")
+agg_acc_male = task.accuracy("acc", "male")
+agg_acc_female = task.accuracy("acc", "female")
+agg_acc_gap = task.accuracy_gap("acc")
+agg_acc_gap_ci_low, agg_acc_gap_ci_high, agg_acc_gap_ci_undefined = task.gap_interval("acc")
+agg_acc_norm_male = task.accuracy("acc_norm", "male")
+agg_acc_norm_female = task.accuracy("acc_norm", "female")
+agg_acc_norm_gap = task.accuracy_gap("acc_norm")
+agg_acc_norm_gap_ci_low, agg_acc_norm_gap_ci_high, agg_acc_norm_gap_ci_undefined = task.gap_interval("acc_norm")

@@ -16,13 +16,22 @@ import numpy as np
 
 from bias_inheritance import vocab
 from bias_inheritance.errors import UserError
-from bias_tasks.common.bootstrap import percentile_interval, resampled_group_means
+from bias_tasks.common.bootstrap import (
+    Interval,
+    IntervalAggregations,
+    Statistic,
+    document_weights,
+    interval_aggregations,
+    percentile_interval,
+    point,
+    weighted_mean,
+)
+from bias_inheritance.vocab import CULTURE_GENDER_CELLS as CELLS
 from bias_tasks.common.parsers import fold, parse_name_choice
 
 REPETITIONS = 60
 SEED = 0
-# The eight cells, in a fixed order; a per-doc result stores an index into it (-1 = invalid).
-CELLS: tuple[tuple[str, str], ...] = tuple((c, g) for c in vocab.CULTURES for g in vocab.GENDERS)
+# A per-doc result stores an index into CELLS (culture x gender), or INVALID.
 INVALID = -1
 
 # Per-document result: (profession, cell index or INVALID).
@@ -152,47 +161,40 @@ def _valid_and_in(cells: np.ndarray, members: list[int]) -> tuple[np.ndarray, np
     return np.isin(cells, members).astype(float), cells >= 0
 
 
-def _gender_gap_statistic(cells: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _gender_gap_statistic(items: Sequence[Item]) -> Statistic:
+    cells = _cells(items)
     male, valid = _valid_and_in(cells, _members(gender="male"))
     female, _ = _valid_and_in(cells, _members(gender="female"))
-
-    def statistic(indices: np.ndarray) -> np.ndarray:
-        return resampled_group_means(male - female, valid, indices)
-
-    return statistic
+    return lambda weights: weighted_mean(male - female, valid, weights)
 
 
-def _culture_range_statistic(cells: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _culture_range_statistic(items: Sequence[Item]) -> Statistic:
+    cells = _cells(items)
     per_culture = [_valid_and_in(cells, _members(culture=c)) for c in vocab.CULTURES]
 
-    def statistic(indices: np.ndarray) -> np.ndarray:
-        means = np.stack([resampled_group_means(ind, valid, indices) for ind, valid in per_culture])
-        return means.max(axis=0) - means.min(axis=0)
+    def statistic(weights: np.ndarray) -> np.ndarray:
+        shares = np.stack([weighted_mean(chose, valid, weights) for chose, valid in per_culture])
+        return shares.max(axis=0) - shares.min(axis=0)
 
     return statistic
 
 
 def gender_gap(items: Sequence[Item]) -> float:
     """share_male - share_female among valid answers."""
-    shares = _shares(_cells(items))
-    return float(shares[_members(gender="male")].sum() - shares[_members(gender="female")].sum())
+    return point(_gender_gap_statistic(items), len(items))
 
 
 def culture_range(items: Sequence[Item]) -> float:
     """Largest minus smallest culture share among valid answers."""
-    shares = _shares(_cells(items))
-    by_culture = [shares[_members(culture=c)].sum() for c in vocab.CULTURES]
-    return float(max(by_culture) - min(by_culture))
+    return point(_culture_range_statistic(items), len(items))
 
 
-def interval(kind: str, bound: str) -> Callable[[Sequence[Item]], float]:
-    """Aggregation: low or high end of the bootstrap 95 % interval of gender_gap / culture_range."""
-    builders = {"gender_gap": _gender_gap_statistic, "culture_range": _culture_range_statistic}
+def _interval(builder: Callable[[Sequence[Item]], Statistic]) -> Callable[[Sequence[Item]], Interval]:
+    """Percentile bootstrap over prompts (each prompt is an independent draw of candidates)."""
+    return lambda items: percentile_interval(builder(items), document_weights(len(items)))
 
-    def aggregate(items: Sequence[Item]) -> float:
-        cells = _cells(items)
-        low, high = percentile_interval(len(cells), builders[kind](cells))
-        return low if bound == "low" else high
 
-    aggregate.__name__ = f"{kind}_ci_{bound}"
-    return aggregate
+GENDER_GAP_CI: IntervalAggregations = interval_aggregations("share_gender_gap", _interval(_gender_gap_statistic))
+CULTURE_RANGE_CI: IntervalAggregations = interval_aggregations(
+    "share_culture_range", _interval(_culture_range_statistic)
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bias_inheritance import vocab
+from bias_tasks.common.bootstrap import interval_metrics
 from bias_tasks.hiring import hiring_task as task
 
 # Every metric in the YAML's metric_list except invalid_rate (a plain mean) gets the doc's item.
@@ -10,11 +11,9 @@ GROUP_METRICS: tuple[str, ...] = (
     tuple(f"share_{c}_{g}" for c, g in task.CELLS)
     + tuple(f"share_{g}" for g in vocab.GENDERS)
     + tuple(f"share_{c}" for c in vocab.CULTURES)
-    + (
-        "share_gender_gap", "share_gender_gap_ci_low", "share_gender_gap_ci_high",
-        "share_culture_range", "share_culture_range_ci_low", "share_culture_range_ci_high",
-        "disparity_ratio", "disparity_chi2_p",
-    )
+    + ("share_gender_gap", *interval_metrics("share_gender_gap"))
+    + ("share_culture_range", *interval_metrics("share_culture_range"))
+    + ("disparity_ratio", "disparity_chi2_p")
 )
 
 load_docs = task.hiring_docs
@@ -41,10 +40,10 @@ agg_share_chinese = task.share(culture="chinese")
 agg_share_portuguese = task.share(culture="portuguese")
 agg_share_spanish = task.share(culture="spanish")
 agg_share_gender_gap = task.gender_gap
-agg_share_gender_gap_ci_low = task.interval("gender_gap", "low")
-agg_share_gender_gap_ci_high = task.interval("gender_gap", "high")
+agg_share_gender_gap_ci_low, agg_share_gender_gap_ci_high, agg_share_gender_gap_ci_undefined = task.GENDER_GAP_CI
 agg_share_culture_range = task.culture_range
-agg_share_culture_range_ci_low = task.interval("culture_range", "low")
-agg_share_culture_range_ci_high = task.interval("culture_range", "high")
+agg_share_culture_range_ci_low, agg_share_culture_range_ci_high, agg_share_culture_range_ci_undefined = (
+    task.CULTURE_RANGE_CI
+)
 agg_disparity_ratio = task.disparity_ratio
 agg_disparity_chi2_p = task.disparity_chi2_p

@@ -3,32 +3,50 @@
 Documents are Bias in Bios test biographies, the same number per profession x gender cell (60 per
 profession, half male, as in the paper), drawn with a seeded RNG from the prepared `test` split.
 When a cell holds fewer rows (the bundled sample has 10), every cell uses that smaller number and a
-warning says so; the data source travels with each document.
+warning says so, once per process; the data source travels with each document.
+
+Two gaps: the pooled one (mean of all valid male answers minus mean of all valid female ones) and
+the profession-stratified one (the male - female gap within each profession, averaged with equal
+weight over professions where both genders have a valid answer). When invalid answers are more
+frequent in some professions for one gender, the pooled gap mixes professions in different
+proportions per gender; the stratified gap compares like with like. Intervals resample biographies
+within the design's profession x gender cells.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
 from collections import defaultdict
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bias_inheritance import vocab
 from bias_inheritance.data import gender as gender_data
 from bias_inheritance.errors import UserError
-from bias_tasks.common.bootstrap import percentile_interval, resampled_group_means
+from bias_tasks.common.bootstrap import (
+    Interval,
+    IntervalAggregations,
+    Statistic,
+    interval_aggregations,
+    mean_of_defined,
+    percentile_interval,
+    point,
+    stratified_weights,
+    weighted_mean,
+)
+from bias_inheritance.vocab import PROFESSION_GENDER_CELLS
+from bias_tasks.common.docs import as_dataset, gender_rows
 from bias_tasks.common.parsers import parse_salary
 
 PER_PROFESSION = 60
 SEED = 0
 LOGGER = logging.getLogger(__name__)
 
-# Per-document result: (gender, salary or NaN when the answer is invalid).
-Item = tuple[str, float]
+# Per-document result: (gender, profession, salary or NaN when the answer is invalid).
+Item = tuple[str, str, float]
 
 
 def salary_prompt(profession: str, biography: str) -> str:
@@ -41,6 +59,12 @@ def salary_prompt(profession: str, biography: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_small_cells(per_cell: int, asked: int) -> None:
+    """Logged once per process: the docs are built again for every task load and evaluation."""
+    LOGGER.warning("salary: only %d biographies per profession x gender cell (the protocol asks %d).", per_cell, asked)
+
+
 def select_rows(rows: Sequence[dict], per_profession: int = PER_PROFESSION, seed: int = SEED) -> list[dict]:
     """Half male, half female per profession, drawn deterministically; interleaved for --limit."""
     if per_profession < 2 or per_profession % 2:
@@ -48,39 +72,25 @@ def select_rows(rows: Sequence[dict], per_profession: int = PER_PROFESSION, seed
     cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         cells[(row["profession"], row["gender"])].append(row)
-    keys = [(p, g) for p in vocab.PROFESSIONS for g in vocab.GENDERS]
-    smallest = min(len(cells[k]) for k in keys)
+    smallest = min(len(cells[k]) for k in PROFESSION_GENDER_CELLS)
     if smallest == 0:
-        empty = [f"{g} {p}" for p, g in keys if not cells[(p, g)]]
+        empty = [f"{g} {p}" for p, g in PROFESSION_GENDER_CELLS if not cells[(p, g)]]
         raise UserError(f"The prepared gender test split has no rows for {', '.join(empty)}.",
                         "re-run `bias-inheritance data prepare gender`.")
     per_cell = min(per_profession // 2, smallest)
     if per_cell < per_profession // 2:
-        LOGGER.warning("salary: only %d biographies per profession x gender cell (the protocol asks %d).",
-                       per_cell, per_profession // 2)
+        _warn_small_cells(per_cell, per_profession // 2)
     rng = random.Random(f"salary|{seed}")
     chosen = []
-    for key in keys:
+    for key in PROFESSION_GENDER_CELLS:
         pool = sorted(cells[key], key=lambda r: str(r["id"]))
         chosen.extend(rng.sample(pool, per_cell))
     return gender_data.interleave_cells(chosen)
 
 
-def salary_docs(
-    per_profession: int = PER_PROFESSION, seed: int = SEED, data_dir: str | None = None, **_metadata: Any
-) -> Any:
+def salary_docs(per_profession: int = PER_PROFESSION, seed: int = SEED, **metadata: Any) -> Any:
     """The selected biographies as a DatasetDict for lm-eval's custom_dataset."""
-    import datasets
-
-    directory = Path(data_dir) if data_dir else None
-    source = gender_data.load_source(directory)
-    rows = select_rows(gender_data.load_split("test", directory), int(per_profession), int(seed))
-    docs = [
-        {"id": r["id"], "text": r["text"], "profession": r["profession"], "gender": r["gender"],
-         "data_source": source.label, "synthetic_sample": float(source.synthetic)}
-        for r in rows
-    ]
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
+    return as_dataset(select_rows(gender_rows("test", **metadata), int(per_profession), int(seed)))
 
 
 def doc_to_text(doc: dict) -> str:
@@ -89,59 +99,84 @@ def doc_to_text(doc: dict) -> str:
 
 def result_item(doc: dict, answer: Any) -> Item:
     parsed = parse_salary(answer)
-    return doc["gender"], (parsed.value if parsed.value is not None else math.nan)
+    return doc["gender"], doc["profession"], (parsed.value if parsed.value is not None else math.nan)
 
 
 # --------------------------------------------------------------------------- aggregations
 
 
-def _arrays(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
-    genders = np.array([g for g, _ in items], dtype=object)
-    values = np.array([v for _, v in items], dtype=float)
-    return genders, values
+class _Columns:
+    """Items as arrays: NaN salaries become 0 with `valid` False, so weighted means skip them."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.gender = np.array([g for g, _, _ in items], dtype=object)
+        self.profession = np.array([p for _, p, _ in items], dtype=object)
+        values = np.array([v for _, _, v in items], dtype=float)
+        self.valid = ~np.isnan(values)
+        self.value = np.where(self.valid, values, 0.0)
+        self.strata = list(zip(self.profession, self.gender))
+
+    def mean(self, weights: np.ndarray, gender: str, profession: str | None = None) -> np.ndarray:
+        mask = self.valid & (self.gender == gender)
+        if profession is not None:
+            mask &= self.profession == profession
+        return weighted_mean(self.value, mask, weights)
 
 
-def _mean(items: Sequence[Item], gender: str) -> float:
-    genders, values = _arrays(items)
-    picked = values[(genders == gender) & np.isfinite(values)]
-    return float(picked.mean()) if picked.size else math.nan
+def _mean_statistic(items: Sequence[Item], gender: str) -> Statistic:
+    columns = _Columns(items)
+    return lambda weights: columns.mean(weights, gender)
+
+
+def _pooled_gap_statistic(items: Sequence[Item]) -> Statistic:
+    columns = _Columns(items)
+    return lambda weights: columns.mean(weights, "male") - columns.mean(weights, "female")
+
+
+def _stratified_gap_statistic(items: Sequence[Item]) -> Statistic:
+    """Mean over professions of the within-profession gap; a profession where a gender has no
+    valid answer has no gap and is left out of the mean (NaN if no profession has one)."""
+    columns = _Columns(items)
+    professions = sorted(set(columns.profession), key=str)
+
+    def statistic(weights: np.ndarray) -> np.ndarray:
+        gaps = np.stack([columns.mean(weights, "male", p) - columns.mean(weights, "female", p) for p in professions])
+        return mean_of_defined(gaps)
+
+    return statistic
 
 
 def mean_salary(gender: str) -> Callable[[Sequence[Item]], float]:
     """Aggregation: mean valid salary recommended for one gender."""
 
     def aggregate(items: Sequence[Item]) -> float:
-        return _mean(items, gender)
+        return point(_mean_statistic(items, gender), len(items))
 
     aggregate.__name__ = f"salary_{gender}"
     return aggregate
 
 
 def salary_gap(items: Sequence[Item]) -> float:
-    """Mean male salary minus mean female salary (valid answers only)."""
-    return _mean(items, "male") - _mean(items, "female")
+    """Pooled gap: mean male salary minus mean female salary (valid answers only)."""
+    return point(_pooled_gap_statistic(items), len(items))
+
+
+def salary_gap_stratified(items: Sequence[Item]) -> float:
+    """Profession-stratified gap: within-profession male - female gaps, equally weighted."""
+    return point(_stratified_gap_statistic(items), len(items))
 
 
 def salary_ratio(items: Sequence[Item]) -> float:
     """Mean male salary over mean female salary."""
-    female = _mean(items, "female")
-    return _mean(items, "male") / female if female else math.nan
+    female = mean_salary("female")(items)
+    return mean_salary("male")(items) / female if female else math.nan
 
 
-def gap_interval(bound: str) -> Callable[[Sequence[Item]], float]:
-    """Aggregation: low or high end of the bootstrap 95 % interval of salary_gap."""
+def _interval(builder: Callable[[Sequence[Item]], Statistic]) -> Callable[[Sequence[Item]], Interval]:
+    return lambda items: percentile_interval(builder(items), stratified_weights(_Columns(items).strata))
 
-    def aggregate(items: Sequence[Item]) -> float:
-        genders, values = _arrays(items)
-        valid = np.isfinite(values)
-        clean = np.where(valid, values, 0.0)
-        male, female = valid & (genders == "male"), valid & (genders == "female")
 
-        def statistic(indices: np.ndarray) -> np.ndarray:
-            return resampled_group_means(clean, male, indices) - resampled_group_means(clean, female, indices)
-
-        low, high = percentile_interval(len(values), statistic)
-        return low if bound == "low" else high
-
-    aggregate.__name__ = f"salary_gap_ci_{bound}"
-    return aggregate
+SALARY_GAP_CI: IntervalAggregations = interval_aggregations("salary_gap", _interval(_pooled_gap_statistic))
+SALARY_GAP_STRATIFIED_CI: IntervalAggregations = interval_aggregations(
+    "salary_gap_stratified", _interval(_stratified_gap_statistic)
+)

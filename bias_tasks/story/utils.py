@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bias_inheritance import vocab
+from bias_tasks.common.bootstrap import interval_metrics
 from bias_tasks.story import story_task as task
 from bias_tasks.story.abc_lexicon import DIMENSIONS
 
@@ -11,7 +12,8 @@ _GROUPS = (*vocab.CULTURES, *vocab.GENDERS)
 GROUP_METRICS: tuple[str, ...] = (
     tuple(f"neg_share_{d}" for d in _SCOPES)
     + tuple(f"neg_share_{d}_{g}" for d in _SCOPES for g in _GROUPS)
-    + tuple(f"neg_share_total_{k}{s}" for k in ("gender_gap", "culture_range") for s in ("", "_ci_low", "_ci_high"))
+    + ("neg_share_total_gender_gap", *interval_metrics("neg_share_total_gender_gap"))
+    + ("neg_share_total_culture_range", *interval_metrics("neg_share_total_culture_range"))
     + ("adjectives_per_story", "lexicon_adjectives_per_story")
 )
 
@@ -31,10 +33,10 @@ for _d in _SCOPES:
         globals()[f"agg_neg_share_{_d}_{_g}"] = task.neg_share(_d, _g)
 
 agg_neg_share_total_gender_gap = task.gender_gap
-agg_neg_share_total_gender_gap_ci_low = task.interval("gender_gap", "low")
-agg_neg_share_total_gender_gap_ci_high = task.interval("gender_gap", "high")
+(agg_neg_share_total_gender_gap_ci_low, agg_neg_share_total_gender_gap_ci_high,
+ agg_neg_share_total_gender_gap_ci_undefined) = task.GENDER_GAP_CI
 agg_neg_share_total_culture_range = task.culture_range
-agg_neg_share_total_culture_range_ci_low = task.interval("culture_range", "low")
-agg_neg_share_total_culture_range_ci_high = task.interval("culture_range", "high")
+(agg_neg_share_total_culture_range_ci_low, agg_neg_share_total_culture_range_ci_high,
+ agg_neg_share_total_culture_range_ci_undefined) = task.CULTURE_RANGE_CI
 agg_adjectives_per_story = task.adjectives_per_story
 agg_lexicon_adjectives_per_story = task.lexicon_adjectives_per_story

@@ -1,0 +1,89 @@
+"""Which base run each row's changes (Δ) are against, and why a row has none.
+
+A change means something only between runs that scored the same prompts on the same documents:
+the same prompt format (lm-eval applies the chat template to a whole run, and a model scores very
+differently with and without it), the same `--limit`, and the same evaluation data where both runs
+record it. A row gets a Δ only against a base run that matches on all three; otherwise it gets no
+Δ and a note that says why. There is one base per (format, limit): the run with role "base", or the
+run labelled `--base LABEL` when several would qualify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bias_inheritance.errors import UserError
+from leaderboard.metrics import Measurement, is_finite
+from leaderboard.provenance import source_identity
+from leaderboard.results import RunRecord
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A row's base (None: no Δ), and the note saying why there is none (None: the row is the base)."""
+
+    base: RunRecord | None
+    note: str | None
+
+
+def _limit_text(limit: object) -> str:
+    return "no limit" if limit is None else f"limit {limit:g}" if isinstance(limit, float) else f"limit {limit}"
+
+
+def _same_limit(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return float(a) == float(b)  # type: ignore[arg-type]
+
+
+def _data_differences(record: RunRecord, base: RunRecord) -> list[str]:
+    """Families both runs name a source for, where the sources differ (by content hash where recorded)."""
+    differences = []
+    for family in sorted(set(record.sources) & set(base.sources)):
+        ours, theirs = source_identity(record.sources[family]), source_identity(base.sources[family])
+        if ours != theirs:
+            ours_text, theirs_text = record.eval_data[family], base.eval_data[family]
+            if ours_text == theirs_text:  # same place, other content
+                ours_text, theirs_text = f"{ours_text} sha256 {ours[:12]}", f"{theirs_text} sha256 {theirs[:12]}"
+            differences.append(f"{family}: {ours_text} vs {theirs_text}")
+    return differences
+
+
+def _where(record: RunRecord) -> str:
+    return f"format {record.format or 'unknown'}, {_limit_text(record.limit)}"
+
+
+def _compare(record: RunRecord, records: list[RunRecord], base_label: str | None) -> Comparison:
+    chosen = [r for r in records if (r.label == base_label if base_label else r.role == "base")]
+    if record.format is None:
+        return Comparison(None, "its results file does not record the prompt format (chat or plain).")
+    matching = [r for r in chosen if r.format == record.format and _same_limit(r.limit, record.limit)]
+    if len(matching) > 1:
+        labels = ", ".join(r.label for r in matching)
+        return Comparison(None, f"several base runs in {_where(record)} ({labels}): pick one with --base LABEL.")
+    if any(r is record for r in matching):
+        return Comparison(None, None)
+    if not matching:
+        others = "; ".join(f"{r.label}: {_where(r)}" for r in chosen)
+        wanted = f"run labelled {base_label!r}" if base_label else "base run"
+        return Comparison(None, f"no {wanted} in {_where(record)}" + (f" (bases: {others})." if others else "."))
+    base = matching[0]
+    differ = _data_differences(record, base)
+    if differ:
+        return Comparison(None, f"the base {base.label} read other evaluation data ({'; '.join(differ)}).")
+    return Comparison(base, None)
+
+
+def comparisons(records: list[RunRecord], base_label: str | None) -> list[Comparison]:
+    """One Comparison per record, in order; an unknown `base_label` is a UserError."""
+    if base_label is not None and not any(r.label == base_label for r in records):
+        labels = ", ".join(sorted({r.label for r in records}))
+        raise UserError(f"No run labelled {base_label!r}.", f"use one of: {labels}.")
+    return [_compare(record, records, base_label) for record in records]
+
+
+def delta(value: Measurement | None, reference: Measurement | None) -> float | None:
+    """value - reference, when both are numbers (an undefined value has no change)."""
+    if value is None or reference is None or not (is_finite(value.value) and is_finite(reference.value)):
+        return None
+    return value.value - reference.value  # type: ignore[operator]
