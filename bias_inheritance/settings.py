@@ -15,10 +15,10 @@ from bias_inheritance.errors import UserError
 T = TypeVar("T")
 
 
-def describe_validation_error(exc: Any, where: str) -> UserError:
+def describe_validation_error(exc: Any, where: str, prefix: str = "") -> UserError:
     """One line for the first problem pydantic found: the dotted key, what was wrong, what was given."""
     first = exc.errors()[0]
-    key = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__") or "(top level)"
+    key = prefix + ".".join(str(part) for part in first.get("loc", ()) if part != "__root__") or "(top level)"
     given = first.get("input")
     shown = f" (got {given!r})" if not isinstance(given, (dict, list)) else ""
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ").rstrip(".")
@@ -26,8 +26,11 @@ def describe_validation_error(exc: Any, where: str) -> UserError:
     return UserError(f"Bad value for `{key}` in the {where}: {message}{shown}{more}.", f"fix `{key}` in the {where}.")
 
 
-def from_mapping(cls: type[T], raw: Any, where: str) -> T:
-    """`cls(**raw)` for a dataclass, with one-line UserErrors for a non-mapping, unknown keys or bad types."""
+def from_mapping(cls: type[T], raw: Any, where: str, prefix: str = "") -> T:
+    """`cls(**raw)` for a dataclass, with one-line UserErrors for a non-mapping, unknown keys or bad types.
+
+    `prefix` names the section in errors (`train.` gives `train.learning_rate`).
+    """
     from pydantic import TypeAdapter, ValidationError
 
     if raw is None:
@@ -39,8 +42,9 @@ def from_mapping(cls: type[T], raw: Any, where: str) -> T:
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise UserError(f"Unknown setting(s) in the {where}: {', '.join(unknown)}.", f"use: {', '.join(sorted(known))}.")
+        named = ", ".join(prefix + key for key in unknown)
+        raise UserError(f"Unknown setting(s) in the {where}: {named}.", f"use: {', '.join(sorted(known))}.")
     try:
         return TypeAdapter(cls).validate_python(raw)
     except ValidationError as exc:
-        raise describe_validation_error(exc, where) from None
+        raise describe_validation_error(exc, where, prefix) from None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, ValidationInfo, field_validator
 
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_yaml_mapping
@@ -122,7 +122,7 @@ class Experiment(_Section):
 
     @field_validator("train", mode="before")
     @classmethod
-    def _train_settings(cls, value: Any) -> dict[str, Any]:
+    def _train_settings(cls, value: Any, info: ValidationInfo) -> dict[str, Any]:
         value = dict(value or {}) if isinstance(value, dict) or value is None else value
         if not isinstance(value, dict):
             raise ValueError("must be a mapping of training settings")
@@ -131,8 +131,9 @@ class Experiment(_Section):
             if mitigation not in MITIGATIONS:
                 raise ValueError(f"unknown mitigation {mitigation!r} (use one of: {', '.join(MITIGATIONS)})")
         # Type- and value-check the remaining settings now, once per mitigation.
+        where = (info.context or {}).get("where", "config")
         for mitigation in mitigations:
-            from_mapping(TrainSettings, {**value, "mitigation": mitigation}, "config section 'train'")
+            from_mapping(TrainSettings, {**value, "mitigation": mitigation}, where, prefix="train.")
         return {**value, "mitigation": mitigations}
 
     @property
@@ -175,7 +176,7 @@ def load_experiment(raw: Any, where: str = "config") -> Experiment:
         raise UserError(f"Unknown config key(s) in the {where}: {', '.join(unknown)}.",
                         f"use: {', '.join(sorted(Experiment.model_fields))}.")
     try:
-        return Experiment.model_validate(raw)
+        return Experiment.model_validate(raw, context={"where": where})
     except ValidationError as exc:
         raise describe_validation_error(exc, where) from None
 

@@ -87,11 +87,11 @@ def check_feasible(experiment: Experiment, original: list[dict]) -> None:
         try:
             mix(original, stand_ins, cell.gamma, experiment.mix.total, cell.seed)
         except UserError as exc:
-            total = experiment.mix.total or len(original)
-            unset = "" if experiment.mix.total else f" (mix.total is not set, so |D| = |D_o| = {len(original)})"
+            total = f"|D| = {experiment.mix.total}" if experiment.mix.total else \
+                f"|D| = |D_o| = {len(original)} (mix.total is not set)"
             raise UserError(
-                f"The plan cannot succeed for {cell.label}: |D| = {total}{unset} at γ = {cell.gamma} needs "
-                f"{round(cell.gamma * total)} generated rows, but generation.count is {experiment.generation.count}: "
+                f"The plan cannot succeed for {cell.label}: {total} at γ = {cell.gamma} needs "
+                f"{round(cell.gamma * (experiment.mix.total or len(original)))} generated rows, but generation.count is {experiment.generation.count}: "
                 f"{exc.problem}",
                 "set mix.total lower or generation.count higher.",
             ) from None

@@ -30,7 +30,7 @@ def test_quoted_number_is_read_as_that_number():
 @pytest.mark.parametrize("raw, key, words", [
     ({"mix": {"gamma": [0.2, 1.5]}}, "mix.gamma", "outside [0, 1)"),
     ({"generation": {"count": "ten"}}, "generation.count", "valid integer"),
-    ({"train": {"learning_rate": "fast"}}, "learning_rate", "valid number"),
+    ({"train": {"learning_rate": "fast"}}, "train.learning_rate", "valid number"),
     ({"generation": {"bias_type": 9}}, "generation.bias_type", "Unknown bias type"),
     ({"mix": {"gamma": [0.1, 0.1]}}, "mix.gamma", "twice"),
     ({"train": {"mitigation": ["none", "magic"]}}, "train", "unknown mitigation 'magic'"),

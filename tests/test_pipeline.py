@@ -84,7 +84,7 @@ def test_infeasible_plan_stops_before_any_model(cache_dir, tmp_path, no_model_lo
     with pytest.raises(UserError) as info:
         run_experiment(experiment, tmp_path / "run")
     message = str(info.value)
-    assert "mix.total is not set, so |D| = |D_o| = 240" in message and "needs 120 generated rows" in message
+    assert "|D| = |D_o| = 240 (mix.total is not set)" in message and "needs 120 generated rows" in message
     assert "generation.count is 36" in message
 
 
