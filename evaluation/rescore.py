@@ -145,6 +145,8 @@ def rescore(results_path: str | Path, *, metadata: Mapping[str, Any] | None = No
     document.update({section: rescored.get(section, {}) for section in PER_TASK_SECTIONS})
     document[schema.PROVENANCE_KEY] = {
         **ours, "metadata": new_metadata, "card": str(card_file.resolve()),
+        # its own row on a leaderboard, told apart from the evaluation it re-scored
+        "label": f"{ours.get('label')} (rescored {short_key(key)})",
         "rescore": {"from": str(results_path.resolve()), "from_card": str(source.card.resolve()), "changed": changed},
     }
     atomic_write_text(out, to_json(document))

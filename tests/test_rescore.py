@@ -68,6 +68,7 @@ def test_rescore_uses_the_current_parser_without_a_model(tiny_model_dir, gender_
     assert changed["metadata"] == {"before": {}, "after": {"per_profession": 60}}
     ours = read_json(fixed)[schema.PROVENANCE_KEY]
     assert ours["rescore"]["from"] == str(out.resolve()) and ours["card"] == str(cards.card_path(fixed).resolve())
+    assert ours["label"] == f"{original[schema.PROVENANCE_KEY]['label']} (rescored {fixed.stem.rsplit('-', 1)[1]})"
     assert rescore(out, metadata={"per_profession": 60}) == fixed  # same code and metadata: reused
 
 
