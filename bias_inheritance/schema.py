@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 # Data families and the `--metadata` key that points a task at another prepared folder.
-DATA_FAMILIES: tuple[str, ...] = ("gender", "culture")
+DATA_FAMILIES: tuple[str, ...] = ("gender", "culture", "opinions")
 DATA_DIR_KEYS: Mapping[str, str] = MappingProxyType({family: f"{family}_data_dir" for family in DATA_FAMILIES})
 
 # Card file names: `card.json` inside a folder output, `<name>.card.json` beside a file output.

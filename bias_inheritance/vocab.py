@@ -114,3 +114,18 @@ CULTURE_CODES: Mapping[str, str] = MappingProxyType(
 # hiring candidates and story characters are drawn from.
 PROFESSION_GENDER_CELLS: tuple[tuple[str, str], ...] = tuple((p, g) for p in PROFESSIONS for g in GENDERS)
 CULTURE_GENDER_CELLS: tuple[tuple[str, str], ...] = tuple((c, g) for c in CULTURES for g in GENDERS)
+
+# GlobalOpinionQA (Anthropic/llm_global_opinions) countries that stand for each culture: the
+# populations the culture's test sets come from (bias_inheritance/data/OPINIONS.md says why, country
+# by country). Spellings are the dataset's own; its "(Non-national sample)" entries are left out.
+# A culture's ground truth averages its countries' answer distributions, and the mapping is part of
+# the key of every prepared opinions folder, so another mapping never passes for this one.
+CULTURE_COUNTRIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "arabic": ("Egypt", "Iraq", "Jordan", "Kuwait", "Lebanon", "Libya", "Morocco", "Palest. ter.", "Tunisia"),
+        "chinese": ("China",),
+        "portuguese": ("Brazil",),
+        "spanish": ("Spain", "Argentina", "Bolivia", "Chile", "Colombia", "Ecuador", "El Salvador", "Guatemala",
+                    "Honduras", "Mexico", "Nicaragua", "Peru", "Puerto Rico", "Uruguay", "Venezuela"),
+    }
+)

@@ -3,6 +3,7 @@
     model path            prepare the embedded model, print its folder
     data prepare FAMILY   write canonical data into the cache
     generate              biased augmentation D_a            (generators)
+    audit PATH            group balance and failures of a generated set (generators)
     mix                   D = D_o ∪ D_a at bias ratio γ       (generators)
     train                 LoRA SFT on the mix                (trainers)
     tasks-path            folder for lm-eval's --include_path (bias_tasks)
@@ -31,7 +32,7 @@ def _cmd_model_path(args: argparse.Namespace) -> None:
 
 
 def _cmd_data_prepare(args: argparse.Namespace) -> None:
-    from bias_inheritance.data import culture, gender
+    from bias_inheritance.data import culture, gender, opinions
 
     if args.family == "all" and args.from_dir is not None:
         raise UserError("`data prepare all` takes no --from-dir (each family has its own layout).",
@@ -44,6 +45,9 @@ def _cmd_data_prepare(args: argparse.Namespace) -> None:
         rows = sum(record["rows"] for record in prepared.datasets.values())
         print(f"culture data ready in {culture.culture_dir()} from {prepared.label}: "
               f"{len(prepared.datasets)} datasets, {rows} rows; not prepared: {', '.join(prepared.missing) or 'none'}")
+    if args.family in ("opinions", "all"):
+        answers = opinions.prepare_opinions(from_dir=args.from_dir, sample=args.sample, seed=args.seed)
+        print(f"opinions data ready in {opinions.opinions_dir()}: {opinions.describe(answers)}")
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -59,30 +63,42 @@ def _cmd_tasks_path(args: argparse.Namespace) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> None:
-    from generators.augment import GenerationSettings, generate_gender_augmentation
+    from bias_inheritance import cards
+    from bias_inheritance.data import opinions
+    from generators.audit import audit_path
+    from generators.augment import GenerationSettings, bias_named, generate_augmentation
 
     settings = GenerationSettings(
-        bias_type=args.bias_type,
-        count=args.count,
-        model=args.model,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        device=args.device,
+        bias=args.bias, bias_type=args.bias_type, count=args.count, model=args.model, backend=args.backend,
+        base_url=args.base_url, seed=args.seed, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature, top_p=args.top_p, max_attempts=args.max_attempts, device=args.device,
     )
-    rows = generate_gender_augmentation(settings, Path(args.out))
-    print(f"{len(rows)} augmented rows in {args.out}")
+    settings.validate()  # a bad bias or type fails before any data or model is read
+    options: dict = {"paper_wording": args.paper_wording}
+    parents = None
+    if args.bias == "culture":
+        folder = Path(args.opinions_dir) if args.opinions_dir else opinions.opinions_dir()
+        options["questions"] = opinions.load_split("train", folder)
+        parents = {"questions": cards.parent("questions", folder)}
+    rows = generate_augmentation(bias_named(args.bias), settings, Path(args.out), options=options, parents=parents)
+    usable = sum(bool(r["usable"]) for r in rows)
+    print(f"{len(rows)} augmented rows ({usable} usable) in {args.out}; audit: {audit_path(Path(args.out))}")
+
+
+def _cmd_audit(args: argparse.Namespace) -> None:
+    from generators.audit import audit_text
+
+    print(audit_text(Path(args.path)))
 
 
 def _cmd_mix(args: argparse.Namespace) -> None:
-    from generators.mixing import mix_and_write
+    from generators.grid import parse_gammas, write_mix
 
-    result = mix_and_write(Path(args.augmented), Path(args.out), args.gamma, args.total, args.seed,
-                           original=Path(args.original) if args.original else None)
-    print(f"{len(result.rows)} rows (γ={args.gamma} requested, {result.gamma_realised:.4g} realised) in {args.out}; "
-          f"sha256 {result.content_sha256}")
+    results = write_mix(Path(args.augmented), Path(args.out), parse_gammas(args.gamma), args.total, args.seed,
+                        original=Path(args.original) if args.original else None)
+    for gamma, result in results.items():
+        print(f"{len(result.rows)} rows (γ={gamma:g} requested, {result.gamma_realised:.4g} realised) in {result.path}; "
+              f"sha256 {result.content_sha256}")
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
@@ -147,6 +163,9 @@ def _cmd_quickstart(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from generators.backends import BACKENDS
+    from generators.requests import BIASES
+
     parser = argparse.ArgumentParser(prog="bias-inheritance", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -157,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="data preparation").add_subparsers(dest="data_command", required=True)
     prepare = data.add_parser("prepare", help="write canonical data into the cache")
-    prepare.add_argument("family", choices=["gender", "culture", "all"], help="all: every family (with --sample: every bundled sample)")
+    prepare.add_argument("family", choices=["gender", "culture", "opinions", "all"], help="all: every family (with --sample: every bundled sample)")
     source = prepare.add_mutually_exclusive_group()
     source.add_argument("--from-dir", type=Path, help="read a local copy instead of the hub")
     source.add_argument("--sample", action="store_true", help="install the bundled synthetic sample")
@@ -167,25 +186,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("tasks-path", help="print the folder for lm-eval --include_path").set_defaults(func=_cmd_tasks_path)
 
     gen = sub.add_parser("generate", help="generate the biased augmentation set D_a")
+    gen.add_argument("--bias", choices=BIASES, default="gender", help="gender (biographies) or culture (opinion answers)")
     gen.add_argument("--bias-type", required=True, help="number (0-6) or name, e.g. 4 or contrastive_single_explicit")
     gen.add_argument("--count", type=int, required=True)
-    gen.add_argument("--model", default="embedded")
-    gen.add_argument("--out", required=True, help="JSON-lines file; an existing one is resumed")
+    gen.add_argument("--model", default="embedded", help="embedded, a folder, a hub id, or the API's model name")
+    gen.add_argument("--backend", choices=BACKENDS, default="hf",
+                     help="hf (transformers), vllm (GPU extra) or openai (any OpenAI-compatible endpoint)")
+    gen.add_argument("--base-url", help="the endpoint of --backend openai (API key from $OPENAI_API_KEY)")
+    gen.add_argument("--out", required=True, help="JSON-lines file; an unfinished one with the same inputs is resumed")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--batch-size", type=int, default=8)
     gen.add_argument("--max-new-tokens", type=int, default=160)
     gen.add_argument("--temperature", type=float, default=0.7)
     gen.add_argument("--top-p", type=float, default=0.9)
+    gen.add_argument("--max-attempts", type=int, default=3, help="tries per request whose answer cannot be read")
+    gen.add_argument("--paper-wording", action="store_true",
+                     help="gender types 2 and 3 without the profession in the prompt (labelled from the text)")
+    gen.add_argument("--opinions-dir", help="prepared GlobalOpinionQA folder for --bias culture (default: the cache)")
     gen.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
     gen.set_defaults(func=_cmd_generate)
 
     mix = sub.add_parser("mix", help="mix D_o and D_a at bias ratio γ with |D| fixed")
     mix.add_argument("--augmented", required=True)
-    mix.add_argument("--original", help="D_o: a prepared gender folder or JSON-lines file (default: the prepared gender data)")
-    mix.add_argument("--gamma", type=float, required=True)
+    mix.add_argument("--original", help="D_o: a prepared folder or JSON-lines file "
+                                        "(default: the prepared data of D_a's bias: gender, or opinions for culture)")
+    mix.add_argument("--gamma", required=True, help="bias ratio(s) γ, comma-separated, e.g. 0,0.05,0.1,0.2,0.5")
     mix.add_argument("--total", type=int, help="|D| (default: |D_o|)")
     mix.add_argument("--seed", type=int, default=0)
-    mix.add_argument("--out", required=True)
+    mix.add_argument("--out", required=True, help="a .jsonl file (one γ) or a grid folder: GRID/gamma_<γ>/ per γ "
+                                                   "(a Hugging Face dataset) and GRID/grid.json")
     mix.set_defaults(func=_cmd_mix)
 
     train = sub.add_parser("train", help="LoRA SFT on a mixed set")
@@ -223,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--base", help="model label to compute changes against (default: the run marked base)")
     board.add_argument("--out", required=True)
     board.set_defaults(func=_cmd_leaderboard)
+
+    audit = sub.add_parser("audit", help="print the audit of a generated set (group balance, attributes, refusals)")
+    audit.add_argument("path", help="a JSON-lines file written by `generate`")
+    audit.set_defaults(func=_cmd_audit)
 
     show = sub.add_parser("show", help="print the chain of cards behind an output (result, adapter, mix, D_a, data)")
     show.add_argument("path", help="an output of any stage, or its card")

@@ -17,7 +17,7 @@ from bias_inheritance.errors import UserError
 from bias_inheritance.model import resolve_model
 from bias_inheritance.schema import data_dir_key
 from generators.augment import GenerationSettings, generate_gender_augmentation
-from generators.bias_types import BiasType, gender_prompts
+from generators.gender import GENDER_BIAS
 from generators.mixing import mix, mix_and_write
 from pipeline.experiment import Cell, Experiment
 
@@ -81,9 +81,9 @@ def check_feasible(experiment: Experiment, original: list[dict]) -> None:
     those are counted when the real mix is built.
     """
     for cell in experiment.cells():
-        prompts = gender_prompts(BiasType(cell.bias_type), experiment.generation.count, cell.seed)
-        stand_ins = [{"id": f"plan-{i}", "text": "x", "profession": p.profession, "gender": "unknown",
-                      "bias_type": cell.bias_type} for i, p in enumerate(prompts)]
+        requests = GENDER_BIAS.requests(cell.bias_type, experiment.generation.count, cell.seed, {})
+        stand_ins = [{"id": r.id, "text": "x", "profession": r.fields["profession"], "gender": "unknown",
+                      "bias_type": cell.bias_type} for r in requests]
         try:
             mix(original, stand_ins, cell.gamma, experiment.mix.total, cell.seed)
         except UserError as exc:

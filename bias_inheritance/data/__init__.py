@@ -19,4 +19,8 @@ def check_prepared(family: str, directory: Path | None = None, dataset: str | No
         from bias_inheritance.data import culture
 
         return culture.check_dataset_prepared(dataset, directory)
+    if family == "opinions":
+        from bias_inheritance.data import opinions
+
+        return opinions.load_source(directory).label
     raise ValueError(f"unknown data family {family!r}")

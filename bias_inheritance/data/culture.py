@@ -33,8 +33,9 @@ from bias_inheritance.data.culture_registry import (
     CultureDataset,
     get_dataset,
 )
+from bias_inheritance.data.source_file import read_source
 from bias_inheritance.errors import UserError
-from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_json, read_jsonl, write_jsonl
+from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_jsonl, write_jsonl
 
 PREPARE_COMMAND = "bias-inheritance data prepare culture"
 PREPARE_ROUTES = (f"run `{PREPARE_COMMAND}` (downloads the pinned files), `{PREPARE_COMMAND} --sample` "
@@ -342,13 +343,7 @@ def prepare_culture(
 def load_source(directory: Path | None = None) -> CultureSource:
     """Read `source.json` of prepared culture data, or explain how to prepare it."""
     directory = Path(directory) if directory is not None else culture_dir()
-    path = directory / "source.json"
-    if not path.is_file():
-        raise UserError(f"Culture data is not prepared (no {path}).", f"{PREPARE_ROUTES}.")
-    try:
-        return CultureSource(**read_json(path))
-    except TypeError:
-        raise UserError(f"{path} is malformed.", f"re-run `{PREPARE_COMMAND}`.") from None
+    return read_source(directory, CultureSource, "Culture data", PREPARE_COMMAND, f"{PREPARE_ROUTES}.")
 
 
 def _missing_fix(dataset: CultureDataset) -> str:

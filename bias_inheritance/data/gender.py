@@ -17,8 +17,9 @@ from typing import Any, Iterable
 
 from bias_inheritance import cache, cards, vocab
 from bias_inheritance.errors import UserError
+from bias_inheritance.data.source_file import read_source
 from bias_inheritance.identity import folder_sha256
-from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_json, read_jsonl, write_jsonl
+from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_jsonl, write_jsonl
 
 HUB_DATASET_ID = "LabHC/bias_in_bios"
 SAMPLE_RESOURCE = "sample_bios.jsonl"
@@ -68,18 +69,8 @@ def gender_dir() -> Path:
 
 def load_source(directory: Path | None = None) -> DataSource:
     """Read `source.json` of prepared gender data, or explain how to prepare it."""
-    directory = directory or gender_dir()
-    path = directory / "source.json"
-    if not path.is_file():
-        raise UserError(
-            f"Gender data is not prepared (no {path}).",
-            "run `bias-inheritance data prepare gender` (or add `--sample` for the bundled sample).",
-        )
-    raw = read_json(path)
-    try:
-        return DataSource(**raw)
-    except TypeError:
-        raise UserError(f"{path} is malformed.", "re-run `bias-inheritance data prepare gender`.") from None
+    return read_source(directory or gender_dir(), DataSource, "Gender data", "bias-inheritance data prepare gender",
+                       "run `bias-inheritance data prepare gender` (or add `--sample` for the bundled sample).")
 
 
 def load_split(split: str, directory: Path | None = None) -> list[dict]:

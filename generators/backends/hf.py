@@ -1,40 +1,20 @@
-"""Text generation backends. The Hugging Face one batches prompts rendered as lm-eval renders them."""
+"""Hugging Face transformers backend: one model in memory, prompts batched with left padding."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
 from bias_inheritance.chat import prompt_format, render_prompt
 from bias_inheritance.device import pick_device
-
-
-class TextGenerator(Protocol):
-    """Anything that turns a batch of user prompts into completions (one per prompt).
-
-    `identity` names the weights (see identity.model_identity): it is part of D_a's key, so rows
-    of two generators never end up in one file.
-    """
-
-    name: str
-    identity: dict[str, Any]
-
-    def generate(self, prompts: Sequence[str], seed: int) -> list[str]: ...
-
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    max_new_tokens: int = 160
-    temperature: float = 0.7
-    top_p: float = 0.9
-
-    @property
-    def do_sample(self) -> bool:
-        return self.temperature > 0
+from generators.backends.base import SamplingSettings
 
 
 class HFGenerator:
-    """A causal LM from transformers, loaded once; prompts in its chat template when it has one."""
+    """A causal LM from transformers, loaded once; prompts in its chat template when it has one.
+
+    Rendering goes through bias_inheritance.chat, so generation sees the format training and
+    lm-eval use. One torch seed per batch: a resumed run regenerates a batch identically.
+    """
 
     def __init__(self, model_path: str, sampling: SamplingSettings, identity: dict[str, Any],
                  device: str | None = "auto") -> None:
@@ -57,8 +37,9 @@ class HFGenerator:
     def generate(self, prompts: Sequence[str], seed: int) -> list[str]:
         import torch
 
-        torch.manual_seed(seed)  # one seed per batch: a resumed run regenerates a batch identically
+        torch.manual_seed(seed)
         texts = [self._render(p) for p in prompts]
+        # Encoded as lm-eval encodes for causal models: no special tokens on top (a chat template has its own).
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         kwargs = {"max_new_tokens": self.sampling.max_new_tokens, "do_sample": self.sampling.do_sample,
                   "pad_token_id": self.tokenizer.pad_token_id}
