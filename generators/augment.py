@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -31,6 +31,7 @@ from bias_inheritance.io import content_hash, read_jsonl, write_jsonl
 from bias_inheritance.lineage import file_output, provenance, verify_rows
 from generators import audit
 from generators.backends.base import SamplingSettings, TextGenerator
+from generators.backends.openai_compat import ApiOptions
 from generators.bias_types import parse_bias_type
 from generators.journal import Journal, disk_errors
 from generators.requests import BIASES, Bias, GenerationRequest, Interpretation, check_counts
@@ -57,6 +58,7 @@ class GenerationSettings:
     top_p: float = 0.9
     max_attempts: int = 3  # generations per request while its interpretation asks for a retry
     device: str = "auto"  # where the generator runs; recorded in the card, not part of its key
+    api: ApiOptions = field(default_factory=ApiOptions)  # how an API backend sends requests; not in the key
 
     def validate(self) -> None:
         if self.bias not in BIASES:
@@ -139,7 +141,8 @@ def default_generator(settings: GenerationSettings) -> _Pending:
 
     identity = generator_identity(settings.backend, settings.model, settings.base_url)
     return _Pending(identity, lambda: make_generator(settings.backend, settings.model, settings.sampling,
-                                                     device=settings.device, base_url=settings.base_url))
+                                                     device=settings.device, base_url=settings.base_url,
+                                                     api=settings.api))
 
 
 def augmented_row(bias: Bias, request: GenerationRequest, text: str, interpretation: Interpretation,

@@ -67,13 +67,16 @@ def _cmd_generate(args: argparse.Namespace) -> None:
     from bias_inheritance.data import opinions
     from generators.audit import audit_path
     from generators.augment import GenerationSettings, bias_named, generate_augmentation
+    from generators.backends.openai_compat import ApiOptions
 
     settings = GenerationSettings(
         bias=args.bias, bias_type=args.bias_type, count=args.count, model=args.model, backend=args.backend,
         base_url=args.base_url, seed=args.seed, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
         temperature=args.temperature, top_p=args.top_p, max_attempts=args.max_attempts, device=args.device,
+        api=ApiOptions(concurrency=args.concurrency, timeout_s=args.timeout, max_retries=args.max_retries),
     )
-    settings.validate()  # a bad bias or type fails before any data or model is read
+    settings.validate()
+    settings.api.validate()  # a bad bias or type fails before any data or model is read
     options: dict = {"paper_wording": args.paper_wording}
     parents = None
     if args.bias == "culture":
@@ -193,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--backend", choices=BACKENDS, default="hf",
                      help="hf (transformers), vllm (GPU extra) or openai (any OpenAI-compatible endpoint)")
     gen.add_argument("--base-url", help="the endpoint of --backend openai (API key from $OPENAI_API_KEY)")
+    gen.add_argument("--concurrency", type=int, default=8, help="--backend openai: requests in flight at once")
+    gen.add_argument("--timeout", type=float, default=120.0, help="--backend openai: seconds per attempt")
+    gen.add_argument("--max-retries", type=int, default=5,
+                     help="--backend openai: retries (exponential backoff) on 429, 5xx and dropped connections")
     gen.add_argument("--out", required=True, help="JSON-lines file; an unfinished one with the same inputs is resumed")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--batch-size", type=int, default=8)

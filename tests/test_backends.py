@@ -254,3 +254,26 @@ def test_without_a_key_a_placeholder_is_sent(fake_server, monkeypatch):
     server = fake_server()
     assert api(server).generate(["p"], seed=1) == [reply_text("p", 1)]
     assert server.requests[0]["authorization"] == "Bearer EMPTY"
+
+
+def test_the_generate_command_completes_against_a_flaky_server(fake_server, tmp_path, cache_dir, capsys):
+    """Done-when of issue 8: the CLI, the OpenAI-compatible backend, retries, the card and the audit."""
+    from bias_inheritance import cards
+    from bias_inheritance.io import read_jsonl
+    from pipeline.cli import main
+
+    server = fake_server(["500", "429", "drop", "slow"], slow_s=0.2)
+    out = tmp_path / "d_a.jsonl"
+    argv = ["generate", "--bias", "gender", "--bias-type", "6", "--count", "12", "--backend", "openai",
+            "--base-url", server.url, "--model", "served-model", "--concurrency", "4", "--max-retries", "3",
+            "--batch-size", "6", "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    rows = read_jsonl(out)
+    assert len(rows) == 12 and len({r["id"] for r in rows}) == 12
+    answered = {r["body"]["messages"][-1]["content"]: r["body"]["seed"] for r in server.requests
+                if r["behaviour"] in ("ok", "slow")}
+    assert [r["text"] for r in rows] == [reply_text(r["prompt"], answered[r["prompt"]]) for r in rows]
+    assert cards.read_card(cards.card_path(out))["inputs"]["generator"] == {"kind": "api", "base_url": server.url,
+                                                                           "model": "served-model"}
+    assert len(server.requests) == 12 + 3  # the failed, rate-limited and dropped requests were retried
+    assert main(["audit", str(out)]) == 0 and "12 rows of 12 requested" in capsys.readouterr().out

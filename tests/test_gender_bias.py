@@ -290,7 +290,7 @@ def test_interpretation_of_a_contextual_biography():
 ])
 def test_empty_and_refusing_texts_are_unusable(text, reason):
     result = GENDER_BIAS.interpret(_request(4, [{"gender": "male"}, {"gender": "female"}]), text)
-    assert (result.usable, result.reason) == (False, reason)
+    assert (result.usable, result.reason, result.retry) == (False, reason, True)
     assert result.fields["profession"] == "nurse" and result.fields["about"] is None
 
 

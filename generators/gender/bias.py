@@ -57,15 +57,16 @@ class GenderBias:
 
     def interpret(self, request: GenerationRequest, text: str) -> Interpretation:
         """Fields "gender" and "profession" (labelled from the text when the prompt named none), and
-        "about" (0, 1 or None) for contrastive types; empty, refusing or unlabelled texts are unusable."""
+        "about" (0, 1 or None) for contrastive types; empty, refusing or unlabelled texts are unusable
+        (empty and refusing ones are generated again, up to the loop's bound)."""
         gender = read.infer_gender(text)
         fields: dict[str, Any] = {"gender": gender, "profession": request.fields.get("profession")}
         if request.bias_type in CONTRASTIVE_TYPES:
             fields["about"] = read.about(request.bias_type, request.attributes["candidates"], text, gender)
         if not text.strip():
-            return Interpretation(fields, usable=False, reason="empty")
-        if read.is_refusal(text):
-            return Interpretation(fields, usable=False, reason="refusal")
+            return Interpretation(fields, usable=False, reason="empty", retry=True)
+        if read.is_refusal(text):  # retried like culture's unreadable answers; the audit counts both
+            return Interpretation(fields, usable=False, reason="refusal", retry=True)
         if fields["profession"] is None:
             fields["profession"] = read.label_profession(text)
             if fields["profession"] is None:
