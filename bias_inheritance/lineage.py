@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from bias_inheritance import cards
 from bias_inheritance.errors import UserError
+from bias_inheritance.identity import folder_sha256
 from bias_inheritance.io import content_hash
 from bias_inheritance.schema import RUN_PROVENANCE_FIELDS
 
@@ -81,3 +82,20 @@ def provenance(own: Mapping[str, Any], inputs: Iterable[Upstream]) -> dict[str, 
                 merged[name] = item.provenance[name]
     merged.update({k: v for k, v in own.items() if k in merged and v is not None})
     return merged
+
+
+# Files in an adapter folder that describe it rather than define it (left out of its hash).
+ADAPTER_NOTES = frozenset({"README.md", "card.json", "run_card.json"})
+
+
+def adapter_identity(adapter: Path) -> dict[str, str]:
+    """What names a LoRA adapter: its training card's key, or the sha256 of its files without one.
+
+    A card that is not complete is a one-line error: an unfinished adapter is never used.
+    """
+    adapter = Path(adapter)
+    if not (adapter / "adapter_config.json").is_file():
+        raise UserError(f"{adapter} holds no LoRA adapter (adapter_config.json).", "pass the folder written by `train`.")
+    if cards.read_card(cards.card_path(adapter)) is None:
+        return {"sha256": folder_sha256(adapter, ignored=ADAPTER_NOTES)}
+    return {"card_key": cards.parent("adapter", adapter).key}

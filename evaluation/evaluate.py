@@ -30,7 +30,8 @@ from typing import Any, Mapping, Sequence
 from bias_inheritance import cards, schema
 from bias_inheritance.device import pick_device, train_dtype
 from bias_inheritance.errors import UserError
-from bias_inheritance.identity import folder_sha256, input_key, model_identity
+from bias_inheritance.identity import input_key, model_identity
+from bias_inheritance.lineage import adapter_identity
 from bias_inheritance.io import atomic_write_text
 from bias_inheritance.model import resolve_model
 from bias_inheritance.provenance import package_versions
@@ -42,8 +43,6 @@ __all__ = ["evaluate_model", "check_tasks", "task_manager", "resolve_format", "r
 
 LOGGER = logging.getLogger(__name__)
 AUTO_FORMAT = "auto"
-# Files of an adapter folder that do not define its weights.
-_ADAPTER_NOTES = frozenset({"card.json", "run_card.json", "README.md"})
 
 
 @dataclass(frozen=True)
@@ -70,13 +69,9 @@ def check_tasks(tasks: Sequence[str], metadata: Mapping[str, Any] | None = None)
 
 def read_adapter(adapter: str | Path) -> Adapter:
     path = Path(adapter)
-    if not (path / "adapter_config.json").is_file():
-        raise UserError(f"{path} holds no LoRA adapter (adapter_config.json).", "pass the folder written by `train`.")
+    identity = adapter_identity(path)  # a card that is not complete is a one-line error
     card = cards.read_card(cards.card_path(path))
-    if card is None:
-        return Adapter(path, {"sha256": folder_sha256(path, ignored=_ADAPTER_NOTES)}, None, None)
-    parent = cards.parent("adapter", path)  # a card that is not complete is a one-line error
-    return Adapter(path, {"card_key": parent.key}, parent, card)
+    return Adapter(path, identity, cards.parent("adapter", path) if card else None, card)
 
 
 def resolve_format(requested: str, resolved_model: str) -> str:

@@ -59,6 +59,7 @@ class GenerationSettings:
     max_attempts: int = 3  # generations per request while its interpretation asks for a retry
     device: str = "auto"  # where the generator runs; recorded in the card, not part of its key
     api: ApiOptions = field(default_factory=ApiOptions)  # how an API backend sends requests; not in the key
+    adapter: str | None = None  # a LoRA adapter on `model` (a later round's generator); in the key via the identity
 
     def validate(self) -> None:
         if self.bias not in BIASES:
@@ -139,10 +140,10 @@ def default_generator(settings: GenerationSettings) -> _Pending:
     """
     from generators.backends import generator_identity, make_generator
 
-    identity = generator_identity(settings.backend, settings.model, settings.base_url)
+    identity = generator_identity(settings.backend, settings.model, settings.base_url, settings.adapter)
     return _Pending(identity, lambda: make_generator(settings.backend, settings.model, settings.sampling,
                                                      device=settings.device, base_url=settings.base_url,
-                                                     api=settings.api))
+                                                     api=settings.api, adapter=settings.adapter))
 
 
 def augmented_row(bias: Bias, request: GenerationRequest, text: str, interpretation: Interpretation,

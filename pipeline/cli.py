@@ -12,6 +12,7 @@
     leaderboard           results JSON -> Markdown and CSV   (leaderboard)
     show PATH             the chain of cards behind any output
     quickstart            the whole path on embedded defaults
+    rounds                multi-round runs: round r generates with round r-1's model
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def _cmd_generate(args: argparse.Namespace) -> None:
         base_url=args.base_url, seed=args.seed, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
         temperature=args.temperature, top_p=args.top_p, max_attempts=args.max_attempts, device=args.device,
         api=ApiOptions(concurrency=args.concurrency, timeout_s=args.timeout, max_retries=args.max_retries),
+        adapter=args.adapter,
     )
     settings.validate()
     settings.api.validate()  # a bad bias or type fails before any data or model is read
@@ -165,6 +167,13 @@ def _cmd_quickstart(args: argparse.Namespace) -> None:
     run_experiment(experiment, Path(args.out))
 
 
+def _cmd_rounds(args: argparse.Namespace) -> None:
+    from pipeline.experiment import experiment_from_yaml
+    from pipeline.rounds import run_rounds
+
+    run_rounds(experiment_from_yaml(Path(args.config)), Path(args.out))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from generators.backends import BACKENDS
     from generators.requests import BIASES
@@ -193,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--bias-type", required=True, help="number (0-6) or name, e.g. 4 or contrastive_single_explicit")
     gen.add_argument("--count", type=int, required=True)
     gen.add_argument("--model", default="embedded", help="embedded, a folder, a hub id, or the API's model name")
+    gen.add_argument("--adapter", help="a LoRA adapter from `train` on --model: generate with a round's fine-tuned model")
     gen.add_argument("--backend", choices=BACKENDS, default="hf",
                      help="hf (transformers), vllm (GPU extra) or openai (any OpenAI-compatible endpoint)")
     gen.add_argument("--base-url", help="the endpoint of --backend openai (API key from $OPENAI_API_KEY)")
@@ -268,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("path", help="an output of any stage, or its card")
     show.add_argument("--json", action="store_true", help="the full nested cards as JSON")
     show.set_defaults(func=_cmd_show)
+
+    rounds = sub.add_parser("rounds", help="multi-round inheritance: each round generates with the previous round's model")
+    rounds.add_argument("--config", required=True, help="experiment YAML with a `rounds:` section (count >= 1)")
+    rounds.add_argument("--out", required=True)
+    rounds.set_defaults(func=_cmd_rounds)
 
     quick = sub.add_parser("quickstart", help="the whole path on the embedded model and the bundled sample")
     quick.add_argument("--config", help="pipeline YAML (default: built-in quickstart settings)")

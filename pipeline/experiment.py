@@ -91,6 +91,28 @@ class EvaluationSection(_Section):
         return _as_list(value)
 
 
+class RoundsSection(_Section):
+    """Multi-round inheritance (SPEC §3): round r generates with the model trained in round r - 1.
+
+    Defaults follow the paper: unbiased type 0 at γ = 0.5 with |D| held fixed (mix.total, else
+    |D_o|), the same D_o rows every round, and each round fine-tuning the base model afresh
+    (`continue_adapter: true` continues the previous round's adapter instead).
+    """
+
+    count: int = Field(default=0, ge=0)  # rounds to run; 0: none
+    bias_type: int | str = 0
+    gamma: float = Field(default=0.5, ge=0, lt=1)
+    continue_adapter: bool = False
+
+    @field_validator("bias_type")
+    @classmethod
+    def _known_type(cls, value: int | str) -> int:
+        try:
+            return int(parse_bias_type(value))
+        except UserError as exc:
+            raise ValueError(exc.problem) from None
+
+
 class Experiment(_Section):
     """A validated experiment file. `train` holds TrainSettings fields; its `mitigation` is an axis."""
 
@@ -102,6 +124,7 @@ class Experiment(_Section):
     mix: MixSection = Field(default_factory=MixSection)
     train: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
+    rounds: RoundsSection = Field(default_factory=RoundsSection)
 
     @field_validator("seed", mode="before")
     @classmethod

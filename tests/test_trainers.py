@@ -181,7 +181,7 @@ def test_training_card_chains_to_the_mix_and_a_changed_setting_is_never_reused(t
     assert cards.read_card(out / "card.json") == card and card["stage"] == "train" and card["status"] == "complete"
     identity = model_identity(str(tiny_model_dir))
     assert card["inputs"] == {"model": identity, "data_sha256": mixed.content_sha256, "settings": TINY.key_dict(),
-                              "format": "chat", "dtype": "float32", "version": 2}
+                              "format": "chat", "dtype": "float32", "version": 2, "round": 1, "init_adapter": None}
     assert card["parents"]["data"]["key"] == mixed.card["key"]
     assert card["environment"]["device"] == "cpu" and card["environment"]["dtype"] == "float32"
     summary = card["summary"]
@@ -190,7 +190,7 @@ def test_training_card_chains_to_the_mix_and_a_changed_setting_is_never_reused(t
     assert summary["train_metrics"]["train_loss"] > 0 and not (out / "checkpoints").exists()
     assert summary["provenance"] == {
         "model": identity, "data_sha256": mixed.content_sha256, "data_source": mixed.card["summary"]["provenance"]["data_source"],
-        "bias_type": 4, "gamma": 0.5, "gamma_realised": 0.5, "mitigation": "none", "round": 0, "seed": 0,
+        "bias_type": 4, "gamma": 0.5, "gamma_realised": 0.5, "mitigation": "none", "round": 1, "seed": 0,
         "format": "chat", "generator": {"kind": "hub", "hub_id": "fake-model", "revision": "main"},
     }
     weights = (out / "adapter_model.safetensors").read_bytes()
@@ -216,3 +216,35 @@ def test_mixed_data_edited_after_its_card_is_refused(tmp_path, gender_sample):
     assert content_hash(rows[:-1]) != content_hash(rows)
     with pytest.raises(UserError, match="changed after its card"):
         train_lora("embedded-not-loaded", data, tmp_path / "o", TrainSettings())
+
+
+def test_rounds_generate_with_the_previous_adapter_and_may_continue_it(tiny_model_dir, gender_sample, tmp_path):
+    """Round r's generator is the base plus round r-1's adapter; round 2 may continue that adapter."""
+    import torch
+
+    from bias_inheritance.identity import model_identity
+    from bias_inheritance.lineage import adapter_identity
+    from generators.backends import generator_identity, make_generator
+    from generators.backends.base import SamplingSettings
+
+    mixed = _mixed(tmp_path, gender_sample)
+    first = train_lora(str(tiny_model_dir), mixed.path, tmp_path / "round1", TINY)
+    assert first["summary"]["provenance"]["round"] == 1 and first["inputs"]["init_adapter"] is None
+    identity = generator_identity("hf", str(tiny_model_dir), adapter=str(tmp_path / "round1"))
+    assert identity == {**model_identity(str(tiny_model_dir)), "adapter": {"card_key": first["key"]}}
+    generator = make_generator("hf", str(tiny_model_dir), SamplingSettings(max_new_tokens=4, temperature=0),
+                               device="cpu", adapter=str(tmp_path / "round1"))
+    base = make_generator("hf", str(tiny_model_dir), SamplingSettings(max_new_tokens=4, temperature=0), device="cpu")
+    assert generator.identity == identity and base.identity != identity
+    merged, plain = generator.model.state_dict(), base.model.state_dict()
+    assert merged.keys() == plain.keys()  # the adapter is merged into the base's own weights
+    changed = [name for name in plain if not torch.equal(merged[name], plain[name])]
+    assert changed and all("q_proj" in name or "v_proj" in name for name in changed)  # LoRA's target modules
+
+    second = train_lora(str(tiny_model_dir), mixed.path, tmp_path / "round2", TINY, round_number=2,
+                        init_adapter=tmp_path / "round1")
+    assert second["summary"]["provenance"]["round"] == 2
+    assert second["inputs"]["init_adapter"] == adapter_identity(tmp_path / "round1") == {"card_key": first["key"]}
+    assert second["key"] != first["key"]
+    with pytest.raises(UserError, match="round must be 1 or more"):
+        train_lora(str(tiny_model_dir), mixed.path, tmp_path / "round0", TINY, round_number=0)

@@ -13,11 +13,12 @@ class HFGenerator:
     """A causal LM from transformers, loaded once; prompts in its chat template when it has one.
 
     Rendering goes through bias_inheritance.chat, so generation sees the format training and
-    lm-eval use. One torch seed per batch: a resumed run regenerates a batch identically.
+    lm-eval use. One torch seed per batch: a resumed run regenerates a batch identically. With
+    `adapter`, the model is the base plus that LoRA adapter: the fine-tuned model of a round.
     """
 
     def __init__(self, model_path: str, sampling: SamplingSettings, identity: dict[str, Any],
-                 device: str | None = "auto") -> None:
+                 device: str | None = "auto", adapter: str | None = None) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.name = model_path
@@ -29,7 +30,12 @@ class HFGenerator:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.format = prompt_format(self.tokenizer)
-        self.model = AutoModelForCausalLM.from_pretrained(model_path).to(self.device).eval()
+        model = AutoModelForCausalLM.from_pretrained(model_path)
+        if adapter is not None:  # a later round's generator: the base with the previous round's LoRA merged in
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        self.model = model.to(self.device).eval()
 
     def _render(self, prompt: str) -> str:
         return render_prompt(self.tokenizer, prompt, self.format)
