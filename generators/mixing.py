@@ -316,6 +316,11 @@ class MixSources:
 def _read_original(original: Path, family: str) -> tuple[list[dict], str]:
     """D_o's rows and source label: a prepared folder's train split, or a JSON-lines file."""
     if original.is_dir() or not original.suffix:  # a prepared folder (load_split says how to prepare it)
+        card = cards.read_card(cards.card_path(original))
+        prepared = ((card or {}).get("inputs") or {}).get("family")
+        if prepared is not None and prepared != family:
+            raise UserError(f"D_a needs {family} data as D_o, but {original} holds prepared {prepared} data.",
+                            f"pass --original a folder prepared by `bias-inheritance data prepare {family}`.")
         data = importlib.import_module(f"bias_inheritance.data.{family}")
         return data.load_split("train", original), data.load_source(original).label
     return read_jsonl(original), f"file:{original.resolve()}"

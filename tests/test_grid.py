@@ -194,3 +194,15 @@ def test_mix_command_writes_one_file_or_a_grid(tmp_path, gender_sample):
     with pytest.raises(UserError, match=r"outside \[0, 1\)"):
         mix_grid(augmented, tmp_path / "g2", [0.1, 1.0], 30, 0, gender_sample)
     assert not (tmp_path / "g2").exists() and grid.GRID_FILE == "grid.json"
+
+
+def test_culture_rows_with_gender_data_as_d_o_is_a_one_line_error(tmp_path, gender_sample):
+    """Bad input of issue 8: a culture set mixed into prepared gender data."""
+    from bias_inheritance.io import write_jsonl
+    from generators.grid import mix_grid
+
+    augmented = tmp_path / "culture.jsonl"
+    write_jsonl(augmented, [{"id": "a1", "origin": "augmented", "bias": "culture", "bias_type": 1, "text": "x",
+                             "usable": True, "culture": "arabic"}])
+    with pytest.raises(UserError, match="needs opinions data as D_o, but .* holds prepared gender data"):
+        mix_grid(augmented, tmp_path / "grid", [0.5], 4, original=gender_sample)
