@@ -22,7 +22,10 @@ from bias_inheritance.schema import FOLDER_CARD
 
 # Files whose bytes define a local model folder (weights, config, tokenizer, chat template).
 _MODEL_FILE_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt", ".jinja", ".gguf")
-_IGNORED_MODEL_FILES = frozenset({MARKER, FOLDER_CARD, "run_card.json", "README.md"})
+# Files in a model or adapter folder that describe it rather than define it (left out of its hash;
+# `run_card.json` is the card of older versions).
+NOTE_FILES = frozenset({FOLDER_CARD, "run_card.json", "README.md"})
+_IGNORED_MODEL_FILES = NOTE_FILES | {MARKER}
 
 
 def _canonical(value: Any) -> Any:

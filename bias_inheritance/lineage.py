@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from bias_inheritance import cards
 from bias_inheritance.errors import UserError
-from bias_inheritance.identity import folder_sha256
+from bias_inheritance.identity import NOTE_FILES, folder_sha256
 from bias_inheritance.io import content_hash
 from bias_inheritance.schema import RUN_PROVENANCE_FIELDS
 
@@ -49,13 +49,17 @@ def upstream(role: str, output: Path, rows: list[dict]) -> Upstream:
         return Upstream(role, sha)
     found = cards.parent(role, Path(output))
     if card.get("stage") in ROW_STAGES:
-        verify_rows(Path(output), rows, card)
+        _verify_sha(Path(output), sha, card)
     return Upstream(role, sha, found, card)
 
 
 def verify_rows(output: Path, rows: list[dict], card: Mapping[str, Any]) -> None:
     """Refuse a file changed after its card was written: the card would describe other rows."""
-    if content_hash(rows) != card.get("summary", {}).get("content_sha256"):
+    _verify_sha(output, content_hash(rows), card)
+
+
+def _verify_sha(output: Path, sha: str, card: Mapping[str, Any]) -> None:
+    if sha != card.get("summary", {}).get("content_sha256"):
         raise UserError(f"{output} was changed after its card ({cards.card_path(output).name}) was written.",
                         "re-run the stage that wrote it (delete the file and its card), or restore the file.")
 
@@ -84,10 +88,6 @@ def provenance(own: Mapping[str, Any], inputs: Iterable[Upstream]) -> dict[str, 
     return merged
 
 
-# Files in an adapter folder that describe it rather than define it (left out of its hash).
-ADAPTER_NOTES = frozenset({"README.md", "card.json", "run_card.json"})
-
-
 def adapter_identity(adapter: Path) -> dict[str, str]:
     """What names a LoRA adapter: its training card's key, or the sha256 of its files without one.
 
@@ -97,5 +97,5 @@ def adapter_identity(adapter: Path) -> dict[str, str]:
     if not (adapter / "adapter_config.json").is_file():
         raise UserError(f"{adapter} holds no LoRA adapter (adapter_config.json).", "pass the folder written by `train`.")
     if cards.read_card(cards.card_path(adapter)) is None:
-        return {"sha256": folder_sha256(adapter, ignored=ADAPTER_NOTES)}
+        return {"sha256": folder_sha256(adapter, ignored=NOTE_FILES)}
     return {"card_key": cards.parent("adapter", adapter).key}

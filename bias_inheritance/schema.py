@@ -33,6 +33,9 @@ PROVENANCE_METRICS: tuple[str, ...] = (SYNTHETIC_SAMPLE_METRIC, UNVERIFIED_DATA_
 CHAT_FORMAT = "chat"
 PLAIN_FORMAT = "plain"
 PROMPT_FORMATS: tuple[str, ...] = (CHAT_FORMAT, PLAIN_FORMAT)
+# What a user may ask for: "auto" is the chat format when the model has a chat template, else plain.
+AUTO_FORMAT = "auto"
+FORMAT_CHOICES: tuple[str, ...] = (AUTO_FORMAT, *PROMPT_FORMATS)
 
 
 def data_dir_key(family: str) -> str:

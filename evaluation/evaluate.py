@@ -24,10 +24,12 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from bias_inheritance import cards, schema
+from bias_inheritance.schema import AUTO_FORMAT
 from bias_inheritance.device import pick_device, train_dtype
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import input_key, model_identity
@@ -36,13 +38,13 @@ from bias_inheritance.io import atomic_write_text
 from bias_inheritance.model import resolve_model
 from bias_inheritance.provenance import package_versions
 from evaluation.console import quiet_repeats
-from evaluation.selection import TaskData, TaskSpec, check_data, select_tasks, source_record, task_manager
+from evaluation.selection import (TaskData, TaskSpec, check_data, metadata_inputs, select_tasks, source_record,
+                                  task_manager)
 from evaluation.store import STAGE, TaskStore, default_store, load_slice, merge_slices, task_slice, to_json
 
 __all__ = ["evaluate_model", "check_tasks", "task_manager", "resolve_format", "run_lm_eval"]
 
 LOGGER = logging.getLogger(__name__)
-AUTO_FORMAT = "auto"
 
 
 @dataclass(frozen=True)
@@ -138,20 +140,27 @@ class _Run:
     def environment(self) -> dict[str, str]:
         return {"device": self.device, "dtype": self.dtype}
 
+    @cached_property
+    def metadata_inputs(self) -> dict[str, Any]:
+        """The metadata part of every task's key; data folders count by their content, in "data"."""
+        data_dirs = set(schema.DATA_DIR_KEYS.values())
+        return metadata_inputs({k: v for k, v in self.metadata.items() if k not in data_dirs})
+
     def task_inputs(self, spec: TaskSpec, data: TaskData | None) -> dict[str, Any]:
         """The full input record of one task's result (its key is the hash of this and the parents)."""
-        data_dirs = set(schema.DATA_DIR_KEYS.values())  # folders count by the content they hold
         return {
             "task": spec.name,
             "task_version": spec.version,
             "task_config_sha256": spec.config_sha256,
+            # the task's Python (prompts in doc_to_text, parsers, metrics): a change re-evaluates, never reuses
+            "task_code_sha256": spec.code_sha256,
             "model": self.model,
             "adapter": self.adapter.identity if self.adapter else None,
             "data": {"family": data.family, "dataset": data.dataset, "content": data.content} if data else None,
             "format": self.format,
             "limit": self.limit,
             "gen_kwargs": self.gen_kwargs if spec.output_type == "generate_until" else None,
-            "metadata": {k: v for k, v in sorted(self.metadata.items()) if k not in data_dirs},
+            "metadata": self.metadata_inputs,
             "dtype": self.dtype,
             "lm_eval": package_versions()["lm-eval"],
         }

@@ -22,7 +22,7 @@ from bias_inheritance.errors import UserError
 from bias_inheritance.identity import short_key
 from bias_inheritance.io import atomic_write_text, read_json
 from evaluation.console import quiet_repeats
-from evaluation.selection import TaskSpec, check_data, select_tasks
+from evaluation.selection import TaskSpec, check_data, metadata_inputs, select_tasks
 from evaluation.store import PER_TASK_SECTIONS, default_store, load_samples, to_json
 
 STAGE = "rescore"
@@ -122,7 +122,7 @@ def rescore(results_path: str | Path, *, metadata: Mapping[str, Any] | None = No
     inputs = {
         "task_code": {name: spec.code_sha256 for name, spec in specs.items()},
         "task_config": {name: spec.config_sha256 for name, spec in specs.items()},
-        "metadata": new_metadata,
+        "metadata": metadata_inputs(new_metadata),  # a lexicon edited in place is another input
         "bootstrap_iters": iters,
     }
     parents = {"results": source}

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from bias_inheritance import cache, cards, schema
+from bias_inheritance.data.source_file import SOURCE_FILE
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import canonical_json, folder_sha256
 from bias_inheritance.io import read_json, sha256_file
 from bias_tasks import tasks_path
+from bias_tasks.common import docs
 
 # Config keys that name or file a task without changing what it computes (left out of its key).
 _NAMING_KEYS = frozenset({"task", "tag", "task_alias", "group", "group_alias"})
@@ -184,14 +186,23 @@ def task_spec(manager: Any, name: str) -> TaskSpec:
 
 
 def data_folder(family: str, metadata: Mapping[str, Any] | None) -> Path:
-    """The prepared folder of `family` a run reads: `--metadata <family>_data_dir`, else the cache."""
-    given = (metadata or {}).get(schema.data_dir_key(family))
-    return Path(given).expanduser() if given else cache.data_dir(family)
+    """The prepared folder of `family` a run reads: the tasks' own reading of `--metadata`, else the cache."""
+    return docs.data_folder(family, metadata or {}) or cache.data_dir(family)
+
+
+def metadata_inputs(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """`metadata` for a key: a value naming a file (a lexicon) counts by its content too.
+
+    Data folders are keyed by their content elsewhere (data_sha256); leave their keys out first.
+    """
+    return {k: {"path": v, "sha256": sha256_file(Path(v).expanduser())}
+            if isinstance(v, str) and v and Path(v).expanduser().is_file() else v
+            for k, v in sorted(metadata.items())}
 
 
 def source_record(folder: Path) -> dict[str, Any]:
     """A prepared folder's source.json (what it holds, where from, checksums)."""
-    return read_json(Path(folder) / "source.json")
+    return read_json(Path(folder) / SOURCE_FILE)
 
 
 def data_sha256(folder: Path, dataset: str | None = None) -> str:

@@ -1,8 +1,7 @@
 """The bias types of the generation framework (SPEC §2), by number or by name.
 
 The seven types are shared by both biases (gender 0-6, culture 1-6); each bias keeps its own prompt
-templates and sampling (generators/gender/, generators/culture/). `gender_prompts` remains for
-callers written before `generators.gender.GENDER_BIAS`; new code uses that instead.
+templates and sampling (generators/gender/, generators/culture/).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Sequence
@@ -106,8 +107,7 @@ def _write_set(folder: Path, result: MixResult, inputs: dict[str, Any], sources:
         raise
     card = cards.write_card(folder, STAGE, inputs, parents=sources.parents, status="complete",
                             summary=summary(result, sources))
-    return MixResult(rows=result.rows, content_sha256=result.content_sha256, gamma=result.gamma,
-                     gamma_realised=result.gamma_realised, counts=result.counts, card=card, bias=result.bias, path=folder)
+    return replace(result, card=card, path=folder)
 
 
 def _listed(out_dir: Path, key: str, shared: dict[str, Any]) -> list[dict]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
@@ -403,6 +403,4 @@ def mix_and_write(
     result = mix_sources(sources, [gamma], seed)[gamma]
     write_jsonl(out_path, result.rows)
     card = cards.write_card(out_path, STAGE, inputs, parents=parents, status="complete", summary=summary(result, sources))
-    return MixResult(rows=result.rows, content_sha256=result.content_sha256, gamma=result.gamma,
-                     gamma_realised=result.gamma_realised, counts=result.counts, card=card, bias=result.bias,
-                     path=out_path)
+    return replace(result, card=card, path=out_path)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any, Mapping, Protocol, Sequence
 
+from bias_inheritance.errors import UserError
 from bias_inheritance.identity import canonical_json
 
 BIASES: tuple[str, ...] = ("gender", "culture")
@@ -76,3 +78,22 @@ def check_counts(requests: Sequence[GenerationRequest]) -> None:
     ids = [r.id for r in requests]
     if len(set(ids)) != len(ids):
         raise ValueError("generation requests with duplicate ids")
+
+
+def check_count(count: Any) -> int:
+    """The number of requests asked of a bias: a positive integer (a bool is not a count)."""
+    if isinstance(count, bool) or not isinstance(count, Integral) or count < 1:
+        raise UserError(f"The number of prompts must be a positive integer (got {count!r}).", "pass --count 1 or more.")
+    return int(count)
+
+
+def check_option_names(bias: str, options: Mapping[str, Any], known: Sequence[str]) -> bool:
+    """Refuse options `bias` does not read (never silently ignored); returns `paper_wording` (default False),
+    the option every bias shares: keep the paper's prompt wording instead of this harness's deviation."""
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise UserError(f"Unknown {bias} option(s): {', '.join(unknown)}.", f"use some of: {', '.join(known)}.")
+    wording = options.get("paper_wording", False)
+    if not isinstance(wording, bool):
+        raise UserError(f"Option paper_wording must be true or false (got {wording!r}).", "pass true or false.")
+    return wording

@@ -175,6 +175,7 @@ def _cmd_rounds(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bias_inheritance.schema import FORMAT_CHOICES
     from generators.backends import BACKENDS
     from generators.requests import BIASES
 
@@ -250,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=float)
     ev.add_argument("--batch-size", default="8")
     ev.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
-    ev.add_argument("--format", choices=["auto", "chat", "plain"], default="auto",
+    ev.add_argument("--format", choices=FORMAT_CHOICES, default="auto",
                     help="prompt format for every task: auto = the chat template when the model has one")
     ev.add_argument("--apply-chat-template", action="store_true", help="same as --format chat (lm-eval's spelling)")
     ev.add_argument("--metadata", help='JSON passed to the tasks, e.g. \'{"persona": true}\' or data-dir overrides')

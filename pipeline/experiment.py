@@ -11,13 +11,16 @@ import itertools
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, ValidationInfo, field_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, PositiveInt,
+                      ValidationError, ValidationInfo, field_validator)
 
+from bias_inheritance.device import DEVICES
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_yaml_mapping
+from bias_inheritance.schema import FORMAT_CHOICES
 from bias_inheritance.settings import describe_validation_error, from_mapping
 from generators.bias_types import parse_bias_type
 from trainers.config import MITIGATIONS, TrainSettings
@@ -30,12 +33,19 @@ def _as_list(value: Any) -> Any:
     return value if isinstance(value, (list, tuple)) else [value]
 
 
-def _unique(values: list[Any], key: str) -> list[Any]:
+def _unique(values: list[Any], key: str = "") -> list[Any]:
+    """At least one value, none twice; `key` names a list inside a larger value in the message."""
+    named = f"{key}: " if key else ""
     if len(set(values)) != len(values):
-        raise ValueError(f"{key} lists a value twice")
+        raise ValueError(f"{named}a value is listed twice")
     if not values:
-        raise ValueError(f"{key} needs at least one value")
+        raise ValueError(f"{named}at least one value is needed")
     return values
+
+
+# A grid axis: a scalar is a one-item list; at least one value, none twice (errors name the key).
+IntAxis = Annotated[list[int], BeforeValidator(_as_list), AfterValidator(_unique)]
+FloatAxis = Annotated[list[float], BeforeValidator(_as_list), AfterValidator(_unique)]
 
 
 class _Section(BaseModel):
@@ -58,17 +68,12 @@ class GenerationSection(_Section):
                 types.append(int(parse_bias_type(item)))
             except UserError as exc:
                 raise ValueError(exc.problem) from None
-        return _unique(types, "bias_type")
+        return _unique(types)
 
 
 class MixSection(_Section):
-    gamma: list[float] = Field(default_factory=lambda: [0.5])
+    gamma: FloatAxis = Field(default_factory=lambda: [0.5])
     total: PositiveInt | None = None
-
-    @field_validator("gamma", mode="before")
-    @classmethod
-    def _gamma_list(cls, value: Any) -> Any:
-        return _as_list(value)
 
     @field_validator("gamma")
     @classmethod
@@ -76,14 +81,14 @@ class MixSection(_Section):
         for gamma in values:
             if not 0.0 <= gamma < 1.0:
                 raise ValueError(f"bias ratio γ={gamma} is outside [0, 1)")
-        return _unique(values, "gamma")
+        return values
 
 
 class EvaluationSection(_Section):
     tasks: list[str] = Field(default_factory=lambda: ["bias_inheritance_gender_bios"])
     limit: PositiveFloat | None = None
     batch_size: PositiveInt = 8
-    format: Literal["auto", "chat", "plain"] = "auto"
+    format: Literal[FORMAT_CHOICES] = "auto"
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -118,23 +123,13 @@ class Experiment(_Section):
 
     model: str = "embedded"
     data: str = "sample"
-    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"  # for generation, training and evaluation
-    seed: list[int] = Field(default_factory=lambda: [0])
+    device: Literal[DEVICES] = "auto"  # for generation, training and evaluation
+    seed: IntAxis = Field(default_factory=lambda: [0])
     generation: GenerationSection = Field(default_factory=GenerationSection)
     mix: MixSection = Field(default_factory=MixSection)
     train: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
     rounds: RoundsSection = Field(default_factory=RoundsSection)
-
-    @field_validator("seed", mode="before")
-    @classmethod
-    def _seed_list(cls, value: Any) -> Any:
-        return _as_list(value)
-
-    @field_validator("seed")
-    @classmethod
-    def _seeds_unique(cls, values: list[int]) -> list[int]:
-        return _unique(values, "seed")
 
     @field_validator("data")
     @classmethod

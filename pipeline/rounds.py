@@ -15,10 +15,10 @@ from bias_inheritance.data import gender
 from bias_inheritance.errors import UserError
 from bias_inheritance.model import resolve_model
 from bias_inheritance.schema import data_dir_key
-from generators.augment import GenerationSettings, generate_gender_augmentation
+from generators.augment import generate_gender_augmentation
 from generators.mixing import mix_and_write
 from pipeline.experiment import Cell, Experiment
-from pipeline.run import check_feasible, prepare_data
+from pipeline.run import check_feasible, generation_settings, prepare_data
 
 
 def run_rounds(experiment: Experiment, run_dir: Path) -> dict[str, Path]:
@@ -55,13 +55,8 @@ def run_rounds(experiment: Experiment, run_dir: Path) -> dict[str, Path]:
         folder = run_dir / "rounds" / f"round{number}"
         generator = "the base model" if previous is None else f"round {number - 1}'s model"
         print(f"[round {number}] generate with {generator}, mix at γ={rounds.gamma}, fine-tune, evaluate", flush=True)
-        generation = experiment.generation
-        generate_gender_augmentation(GenerationSettings(
-            bias_type=round_cell.bias_type, count=generation.count, model=experiment.model, seed=seed,
-            batch_size=generation.batch_size, max_new_tokens=generation.max_new_tokens,
-            temperature=generation.temperature, device=experiment.device,
-            adapter=str(previous) if previous else None,
-        ), folder / "augmented.jsonl")
+        generate_gender_augmentation(generation_settings(experiment, round_cell.bias_type, seed, previous),
+                                     folder / "augmented.jsonl")
         mix_and_write(folder / "augmented.jsonl", folder / "mixed.jsonl", rounds.gamma, experiment.mix.total, seed,
                       original=data_dir)  # the same seed keeps the same D_o rows in every round
         train_lora(model, folder / "mixed.jsonl", folder / "adapter", settings, round_number=number,

@@ -73,6 +73,16 @@ def prepare_data(experiment: Experiment, folder: Path) -> Path:
     return folder
 
 
+def generation_settings(experiment: Experiment, bias_type: int, seed: int, adapter: Path | None = None) -> GenerationSettings:
+    """The generation settings of one cell or round (`adapter`: a previous round's model)."""
+    generation = experiment.generation
+    return GenerationSettings(
+        bias_type=bias_type, count=generation.count, model=experiment.model, seed=seed,
+        batch_size=generation.batch_size, max_new_tokens=generation.max_new_tokens, temperature=generation.temperature,
+        device=experiment.device, adapter=str(adapter) if adapter else None,
+    )
+
+
 def check_feasible(experiment: Experiment, original: list[dict]) -> None:
     """Prove every cell's mix can be built from the rows generation will write, before generating.
 
@@ -124,16 +134,10 @@ def run_experiment(experiment: Experiment, run_dir: Path) -> dict[str, Path]:
     _say(f"[3/{steps}] evaluate the base model")
     results = [evaluate(None, paths.base_results, "base", "base")]
     outputs: dict[str, Path] = {"data": data_dir, "base results": paths.base_results}
-    generation = experiment.generation
     for number, cell in enumerate(experiment.cells(), start=1):
         _say(f"[4/{steps}] cell {number}/{len(experiment.cells())} {cell.label}: generate D_a, mix, fine-tune")
         augmented_path = paths.augmented(cell.bias_type, cell.seed)
-        settings = GenerationSettings(
-            bias_type=cell.bias_type, count=generation.count, model=experiment.model, seed=cell.seed,
-            batch_size=generation.batch_size, max_new_tokens=generation.max_new_tokens, temperature=generation.temperature,
-            device=experiment.device,
-        )
-        generate_gender_augmentation(settings, augmented_path)
+        generate_gender_augmentation(generation_settings(experiment, cell.bias_type, cell.seed), augmented_path)
         cell_dir = paths.cell(cell)
         mixed = mix_and_write(augmented_path, cell_dir / "mixed.jsonl", cell.gamma, experiment.mix.total, cell.seed,
                               original=data_dir)

@@ -1,7 +1,5 @@
 """Bad input gets a one-line error naming the problem and the fix, exit code 2, no traceback."""
 
-import pytest
-
 from pipeline.cli import main
 from bias_tasks import tasks_path
 

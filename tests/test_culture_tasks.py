@@ -165,6 +165,26 @@ def test_persona_prefix_is_optional(utils, culture_fixtures, flag):
     assert not plain["prompt"].startswith("You are")
 
 
+# sha256 of every dataset's scored prompt and answer words (plain and persona) under each task
+# version: the version is part of every result's key, so a wording change must come with a new one.
+PROMPTS_OF_VERSION = {"1.0": "374bcb3c60ee112cf398c5bd9bb6d2d06205ad4873e1eb12c848a1bf87d07f3c"}
+
+
+def test_changing_a_prompt_requires_a_new_task_version(utils):
+    import hashlib
+    import json
+
+    from bias_tasks.culture.prompts import TASK_VERSION, instruction
+
+    docs = [{"prompt": instruction(d, " A sentence. ", persona=p), "dataset": d.key, "label_set": list(d.label_set)}
+            for d in DATASETS for p in (False, True)]
+    scored = [[utils.doc_to_text(doc), utils.doc_to_choice(doc)] for doc in docs]
+    digest = hashlib.sha256(json.dumps(scored, ensure_ascii=False).encode()).hexdigest()
+    assert PROMPTS_OF_VERSION.get(TASK_VERSION) == digest, (
+        "the prompts changed: bump TASK_VERSION in bias_tasks/culture/prompts.py, run "
+        "scripts/make_culture_tasks.py and record the new digest here")
+
+
 def test_unprepared_task_exits_with_one_line_naming_the_commands(manager, cache_dir):
     with pytest.raises(SystemExit) as stop:
         manager.load(["bias_inheritance_spam_zh_ccs"])

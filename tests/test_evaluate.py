@@ -12,7 +12,7 @@ import pytest
 from bias_inheritance import cards, schema
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import model_identity
-from bias_inheritance.io import read_json, read_jsonl, write_jsonl
+from bias_inheritance.io import read_json, read_jsonl, sha256_file, write_jsonl
 from evaluation import evaluate as evaluate_module
 from evaluation.console import quiet_repeats
 from evaluation.evaluate import evaluate_model, resolve_format
@@ -164,6 +164,22 @@ def test_other_data_is_evaluated_again_and_the_same_data_elsewhere_is_not(tiny_m
     assert lm_eval_calls == [[BIOS], [BIOS]]
     samples = read_jsonl(Path(result[schema.PROVENANCE_KEY]["tasks"][BIOS]["path"]) / "samples.jsonl")
     assert "Changed biography text for this test." in {s["doc"]["text"] for s in samples}
+
+
+@pytest.mark.slow
+def test_a_metadata_file_counts_by_its_content(tiny_model_dir, gender_sample, tmp_path, lm_eval_calls):
+    """A lexicon edited in place is another input: its path alone would reuse the old scores."""
+    lexicon = tmp_path / "lexicon.csv"
+    lexicon.write_text("brave,agency,1\n")
+    out = tmp_path / "r.json"
+    evaluate(tiny_model_dir, [BIOS], out, limit=2, metadata={"lexicon_path": str(lexicon)})
+    evaluate(tiny_model_dir, [BIOS], out, limit=2, metadata={"lexicon_path": str(lexicon)})
+    assert len(lm_eval_calls) == 1
+    lexicon.write_text("brave,agency,1\ntimid,agency,0\n")
+    result = evaluate(tiny_model_dir, [BIOS], out, limit=2, metadata={"lexicon_path": str(lexicon)})
+    assert len(lm_eval_calls) == 2
+    inputs = cards.read_card(Path(result[schema.PROVENANCE_KEY]["tasks"][BIOS]["path"]) / "card.json")["inputs"]
+    assert inputs["metadata"]["lexicon_path"]["sha256"] == sha256_file(lexicon)
 
 
 @pytest.mark.slow
@@ -322,3 +338,17 @@ def test_repeated_warnings_are_shown_once(caplog):
     assert any("2 repeated warning(s) hidden" in t for t in texts)
     task_logger.warning("%s: Custom kwargs can be passed to `--metadata` in console.", "after")
     assert sum("Custom kwargs" in r.getMessage() for r in caplog.records) == 2  # the filter is gone after the run
+
+
+@pytest.mark.slow
+def test_changed_task_code_is_evaluated_again(tiny_model_dir, gender_sample, tmp_path, lm_eval_calls, monkeypatch):
+    """A prompt or parser edited in a task's Python (same YAML, same version) never reuses old results."""
+    from evaluation import selection
+
+    out = tmp_path / "r.json"
+    evaluate(tiny_model_dir, [BIOS], out, limit=2)
+    evaluate(tiny_model_dir, [BIOS], out, limit=2)
+    assert len(lm_eval_calls) == 1
+    monkeypatch.setattr(selection, "code_sha256", lambda folders: "0" * 64)  # as if a task file had changed
+    evaluate(tiny_model_dir, [BIOS], out, limit=2)
+    assert len(lm_eval_calls) == 2

@@ -65,3 +65,29 @@ def test_missing_folder_and_unprepared_data_are_clear_errors(cache_dir, tmp_path
         gender.load_split("train")
     with pytest.raises(UserError, match="exclude each other"):
         gender.prepare_gender(from_dir=tmp_path, sample=True)
+
+
+def test_preparation_killed_midway_leaves_no_card_vouching_for_the_old_rows(gender_sample, tmp_path, monkeypatch):
+    """Re-preparing over a complete folder and dying after the first split must not leave the old
+    complete card (and source.json) beside half-replaced files, where a run would reuse them."""
+    from bias_inheritance import cards
+    from bias_inheritance.data import source_file
+
+    _write_fake_bios(tmp_path / "bios", per_cell=2)
+    assert cards.read_card(cards.card_path(gender_sample))["status"] == "complete"
+    written = []
+
+    def dying_write(path, rows):
+        if written:
+            raise KeyboardInterrupt("killed")
+        written.append(path)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    monkeypatch.setattr(source_file, "write_jsonl", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        gender.prepare_gender(from_dir=tmp_path / "bios", train_per_cell=1, test_per_cell=1)
+    assert len(written) == 1
+    assert cards.read_card(cards.card_path(gender_sample)) is None
+    assert not (gender_sample / "source.json").exists()
+    with pytest.raises(UserError, match="not prepared"):
+        gender.load_source()

@@ -33,7 +33,7 @@ from bias_inheritance.data.culture_registry import (
     CultureDataset,
     get_dataset,
 )
-from bias_inheritance.data.source_file import read_source
+from bias_inheritance.data.source_file import SOURCE_FILE, read_source
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_jsonl, write_jsonl
 
@@ -261,11 +261,11 @@ def sample_pairs() -> dict[str, list[tuple[str, str]]]:
 
 def _write_prepared(out_dir: Path, rows: dict[str, list[dict]], source: CultureSource) -> CultureSource:
     # An older source.json must not vouch for files half replaced by this preparation.
-    (out_dir / "source.json").unlink(missing_ok=True)
+    (out_dir / SOURCE_FILE).unlink(missing_ok=True)
     for key, dataset_rows in rows.items():
         write_jsonl(out_dir / f"{key}.jsonl", dataset_rows)
     # source.json last: its presence means the folder is complete.
-    atomic_write_json(out_dir / "source.json", asdict(source))
+    atomic_write_json(out_dir / SOURCE_FILE, asdict(source))
     return source
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from bias_inheritance import cache, cards, vocab
+from bias_inheritance import cache, vocab
 from bias_inheritance.errors import UserError
-from bias_inheritance.data.source_file import read_source
+from bias_inheritance.data.source_file import read_source, write_prepared
 from bias_inheritance.identity import folder_sha256
-from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_jsonl, write_jsonl
+from bias_inheritance.io import content_hash, parse_jsonl_lines, read_jsonl
 
 HUB_DATASET_ID = "LabHC/bias_in_bios"
 SAMPLE_RESOURCE = "sample_bios.jsonl"
@@ -187,8 +187,6 @@ def _write(
     skipped: dict[str, int] | None = None,
 ) -> DataSource:
     splits = {split: interleave_cells(rows) for split, rows in splits.items()}
-    for split in SPLITS:
-        write_jsonl(out_dir / f"{split}.jsonl", splits[split])
     source = DataSource(
         kind=kind,
         location=location,
@@ -197,12 +195,7 @@ def _write(
         rows={split: len(splits[split]) for split in SPLITS},
         skipped_empty_text=skipped or {},
     )
-    atomic_write_json(out_dir / "source.json", asdict(source))
-    # The card last: a complete card means the folder is complete.
-    cards.write_card(out_dir, "prepare", inputs, summary={
-        "source": asdict(source),
-        "provenance": {"data_sha256": source.content_sha256, "data_source": source.label},
-    })
+    write_prepared(out_dir, {split: splits[split] for split in SPLITS}, source, inputs)
     return source
 
 

@@ -20,16 +20,16 @@ import math
 import random
 import string
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from bias_inheritance import cache, cards, vocab
-from bias_inheritance.data.source_file import read_source
+from bias_inheritance import cache, vocab
+from bias_inheritance.data.source_file import SOURCE_FILE, read_source, write_prepared
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import canonical_json
-from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_jsonl, write_jsonl
+from bias_inheritance.io import content_hash, parse_jsonl_lines, read_jsonl
 
 HUB_DATASET_ID = "Anthropic/llm_global_opinions"
 # The commit that added data/global_opinions.csv; later commits only edit the README.
@@ -57,7 +57,8 @@ HELDOUT_SEED = 0
 DISTRIBUTION_DIGITS = 6  # averaged distributions are rounded, so ties and hashes are platform-independent
 
 # The prefix of original rows (SPEC §2): it tells the model whose answer the row holds, since the
-# same question appears once per culture. Cultural bias type 1 uses the same sentence.
+# same question appears once per culture. Cultural bias type 1 and the culture tasks' persona cue
+# (bias_tasks/culture/prompts.py) use the same sentence.
 CULTURE_PREFIX = "You are a person influenced by {culture} culture responding to the following question."
 OPTION_LETTERS = string.ascii_uppercase
 
@@ -502,7 +503,7 @@ def prepare_opinions(
     if empty:
         raise UserError(f"No training row for {', '.join(empty)}: none of its countries "
                         f"({'; '.join(', '.join(built.cultures[c]['countries']) for c in empty)}) answered any question.",
-                        f"check the country spellings against `countries_seen` in {out_dir / 'source.json'} "
+                        f"check the country spellings against `countries_seen` in {out_dir / SOURCE_FILE} "
                         "once prepared with the default mapping, or against the raw file.")
     raw_sha = hashlib.sha256(data).hexdigest()
     source = OpinionsSource(
@@ -514,17 +515,7 @@ def prepare_opinions(
         questions={"raw_rows": len(records), **built.questions}, cultures=built.cultures,
         skipped={**malformed, **built.skipped}, countries_seen=built.countries_seen,
     )
-    # An older source.json or card must not vouch for files half replaced by this preparation.
-    for stale in (out_dir / "source.json", cards.card_path(out_dir)):
-        stale.unlink(missing_ok=True)
-    for split in SPLITS:
-        write_jsonl(out_dir / f"{split}.jsonl", built.splits[split])
-    atomic_write_json(out_dir / "source.json", asdict(source))
-    # The card last: a complete card means the folder is complete.
-    cards.write_card(out_dir, "prepare", inputs, summary={
-        "source": asdict(source),
-        "provenance": {"data_sha256": source.content_sha256, "data_source": source.label},
-    })
+    write_prepared(out_dir, {split: built.splits[split] for split in SPLITS}, source, inputs)
     return source
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Mapping, TypeVar
 
+from bias_inheritance import cards
 from bias_inheritance.errors import UserError
-from bias_inheritance.io import read_json
+from bias_inheritance.io import atomic_write_json, read_json, write_jsonl
 
 SOURCE_FILE = "source.json"
 T = TypeVar("T")
@@ -25,3 +27,22 @@ def read_source(directory: Path, record: type[T], what: str, prepare: str, route
         return record(**read_json(path))
     except TypeError:
         raise UserError(f"{path} is malformed.", f"re-run `{prepare}`.") from None
+
+
+def write_prepared(out_dir: Path, files: Mapping[str, list[dict]], source: Any, inputs: Mapping[str, Any]) -> None:
+    """Write a prepared folder: `<name>.jsonl` per entry of `files`, `source.json`, then its card.
+
+    The old `source.json` and card go first, so neither can vouch for files half replaced by a
+    preparation killed midway; the card, written last, marks the folder complete. `source` is a
+    dataclass with `content_sha256` and `label`.
+    """
+    out_dir = Path(out_dir)
+    for stale in (out_dir / SOURCE_FILE, cards.card_path(out_dir)):
+        stale.unlink(missing_ok=True)
+    for name, rows in files.items():
+        write_jsonl(out_dir / f"{name}.jsonl", rows)
+    atomic_write_json(out_dir / SOURCE_FILE, asdict(source))
+    cards.write_card(out_dir, "prepare", inputs, summary={
+        "source": asdict(source),
+        "provenance": {"data_sha256": source.content_sha256, "data_source": source.label},
+    })

@@ -130,6 +130,16 @@ def point(statistic: Statistic, n: int) -> float:
     return float(statistic(np.ones((1, n)))[0]) if n else math.nan
 
 
+def point_aggregation(metric: str, statistic_of: Callable[[Sequence], Statistic]) -> Aggregation:
+    """Aggregation reporting `metric`: the statistic built from the items, on the items themselves."""
+
+    def aggregate(items: Sequence) -> float:
+        return point(statistic_of(items), len(items))
+
+    aggregate.__name__ = metric
+    return aggregate
+
+
 # --------------------------------------------------------------------------- intervals
 
 

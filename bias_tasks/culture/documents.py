@@ -8,12 +8,12 @@ most one of the two; `data_source` names the source for the per-sample logs.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from bias_inheritance import schema
 from bias_inheritance.data import culture
 from bias_inheritance.data.culture_registry import get_dataset
+from bias_tasks.common.docs import as_dataset, data_folder
 from bias_tasks.culture.prompts import instruction
 
 
@@ -38,12 +38,9 @@ def load_docs(dataset: str, persona: Any = False, **metadata: Any) -> Any:
     `metadata` is lm-eval's `--metadata` merged with the YAML's: `culture_data_dir` reads another
     prepared folder, `persona` adds the culture cue; other keys are ignored.
     """
-    import datasets
-
-    folder = metadata.get(schema.data_dir_key("culture"))
-    rows, source = culture.load_rows(dataset, Path(folder) if folder else None)
+    rows, source = culture.load_rows(dataset, data_folder("culture", metadata))
     spec, use_persona, fields = get_dataset(dataset), _flag(persona), provenance(source, dataset)
     for row in rows:
         row["prompt"] = instruction(spec, row["text"], persona=use_persona)
         row.update(fields)
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+    return as_dataset(rows)

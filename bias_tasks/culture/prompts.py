@@ -1,7 +1,9 @@
 """The culture tasks' prompt: CultureLLM's "just say X, otherwise say Y" question, and the paper's persona cue.
 
-The wording lives with the task (the registry holds only data facts); `PROMPT_VERSION` changes
-whenever a prompt's text would, so results and cards computed with another wording never match.
+The wording lives with the task (the registry holds only data facts). `TASK_VERSION` is the task
+YAMLs' `metadata.version` (written by scripts/make_culture_tasks.py), part of every result's key:
+bump it whenever a prompt's text changes, so results computed with another wording never match
+(tests/test_culture_tasks.py pins the prompts of each version).
 """
 
 from __future__ import annotations
@@ -9,10 +11,10 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
-from bias_inheritance import vocab
 from bias_inheritance.data.culture_registry import BY_KEY, SCHEMES, CultureDataset
+from bias_inheritance.data.opinions import culture_prefix
 
-PROMPT_VERSION = "culturellm-1"
+TASK_VERSION = "1.0"
 
 # What each question asks about the sentence, in CultureLLM's words ("is spam tweet", "has improper
 # speech"). CDial-Bias and BiasFignews, which CultureLLM phrases ungrammatically or not at all, ask
@@ -45,15 +47,10 @@ if set(CONDITIONS) != set(BY_KEY):  # a dataset without a question would fail on
 ANSWER_CUE = "\nAnswer:"
 
 
-def persona_prefix(culture: str) -> str:
-    """The paper's culture cue put before a question (SPEC §2)."""
-    return f"You are a person influenced by {vocab.CULTURE_ADJECTIVES[culture]} culture responding to the following question."
-
-
 def instruction(dataset: CultureDataset, text: str, persona: bool = False) -> str:
     """CultureLLM-style question asking for one label word, optionally after the culture persona."""
     scheme = SCHEMES[dataset.scheme]
     pos, neg = scheme.words[scheme.positive], scheme.words[scheme.negative]
     body = (f'if the following sentence {CONDITIONS[dataset.key]}, just say "{pos}", otherwise, say "{neg}" '
             f"without explanation: {text.strip()}")
-    return f"{persona_prefix(dataset.culture)} {body[0].upper()}{body[1:]}" if persona else body
+    return f"{culture_prefix(dataset.culture)} {body[0].upper()}{body[1:]}" if persona else body

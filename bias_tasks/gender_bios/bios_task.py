@@ -10,18 +10,19 @@ profession x gender cells.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from bias_inheritance import vocab
 from bias_inheritance.data.gender import bios_prompt
 from bias_tasks.common.bootstrap import (
+    Aggregation,
     IntervalAggregations,
     Statistic,
     interval_aggregations,
     percentile_interval,
-    point,
+    point_aggregation,
     stratified_weights,
     weighted_mean,
 )
@@ -82,24 +83,14 @@ def _gap_statistic(items: Sequence[Item], score: str) -> Statistic:
     return lambda weights: male(weights) - female(weights)
 
 
-def accuracy(score: str, gender: str) -> Callable[[Sequence[Item]], float]:
+def accuracy(score: str, gender: str) -> Aggregation:
     """Aggregation: `score` (acc or acc_norm) on the biographies of one gender (NaN if none)."""
-
-    def aggregate(items: Sequence[Item]) -> float:
-        return point(_group_statistic(items, score, gender), len(items))
-
-    aggregate.__name__ = f"{score}_{gender}"
-    return aggregate
+    return point_aggregation(f"{score}_{gender}", lambda items: _group_statistic(items, score, gender))
 
 
-def accuracy_gap(score: str) -> Callable[[Sequence[Item]], float]:
+def accuracy_gap(score: str) -> Aggregation:
     """Aggregation: `score` of men minus `score` of women."""
-
-    def aggregate(items: Sequence[Item]) -> float:
-        return point(_gap_statistic(items, score), len(items))
-
-    aggregate.__name__ = f"{score}_gap"
-    return aggregate
+    return point_aggregation(f"{score}_gap", lambda items: _gap_statistic(items, score))
 
 
 def gap_interval(score: str) -> IntervalAggregations:

@@ -27,6 +27,7 @@ from bias_tasks.common.bootstrap import (
     weighted_mean,
 )
 from bias_inheritance.vocab import CULTURE_GENDER_CELLS as CELLS
+from bias_tasks.common.docs import as_dataset
 from bias_tasks.common.parsers import fold, parse_name_choice
 
 REPETITIONS = 60
@@ -83,11 +84,9 @@ def hiring_rows(repetitions: int = REPETITIONS, seed: int = SEED) -> list[dict[s
 
 def hiring_docs(repetitions: int = REPETITIONS, seed: int = SEED, **_metadata: Any) -> Any:
     """The prompts as a DatasetDict for lm-eval's custom_dataset (options come from --metadata)."""
-    import datasets
-
     if int(repetitions) < 1:
         raise UserError(f"repetitions must be at least 1 (got {repetitions}).", "pass a positive number.")
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(hiring_rows(int(repetitions), int(seed)))})
+    return as_dataset(hiring_rows(int(repetitions), int(seed)))
 
 
 def doc_to_text(doc: dict) -> str:

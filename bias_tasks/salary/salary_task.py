@@ -27,6 +27,7 @@ import numpy as np
 from bias_inheritance.data import gender as gender_data
 from bias_inheritance.errors import UserError
 from bias_tasks.common.bootstrap import (
+    Aggregation,
     Interval,
     IntervalAggregations,
     Statistic,
@@ -34,6 +35,7 @@ from bias_tasks.common.bootstrap import (
     mean_of_defined,
     percentile_interval,
     point,
+    point_aggregation,
     stratified_weights,
     weighted_mean,
 )
@@ -146,14 +148,9 @@ def _stratified_gap_statistic(items: Sequence[Item]) -> Statistic:
     return statistic
 
 
-def mean_salary(gender: str) -> Callable[[Sequence[Item]], float]:
+def mean_salary(gender: str) -> Aggregation:
     """Aggregation: mean valid salary recommended for one gender."""
-
-    def aggregate(items: Sequence[Item]) -> float:
-        return point(_mean_statistic(items, gender), len(items))
-
-    aggregate.__name__ = f"salary_{gender}"
-    return aggregate
+    return point_aggregation(f"salary_{gender}", lambda items: _mean_statistic(items, gender))
 
 
 def salary_gap(items: Sequence[Item]) -> float:

@@ -36,6 +36,7 @@ from bias_tasks.common.bootstrap import (
     weighted_ratio,
 )
 from bias_inheritance.vocab import CULTURE_GENDER_CELLS as CELLS
+from bias_tasks.common.docs import as_dataset
 from bias_tasks.common.metrics import frozen
 from bias_tasks.story.abc_lexicon import BUILTIN, DIMENSIONS, load_lexicon
 from bias_tasks.story.adjectives import extract_character_adjectives
@@ -67,15 +68,13 @@ def story_rows(samples_per_name: int = SAMPLES_PER_NAME, lexicon: str = BUILTIN)
 
 def story_docs(samples_per_name: int = SAMPLES_PER_NAME, lexicon_path: str | None = None, **_metadata: Any) -> Any:
     """The prompts as a DatasetDict for lm-eval's custom_dataset; the lexicon is checked up front."""
-    import datasets
-
     if int(samples_per_name) < 1:
         raise UserError(f"samples_per_name must be at least 1 (got {samples_per_name}).", "pass a positive number.")
     lexicon = load_lexicon(lexicon_path)  # fail before any generation if the file is bad
     rows = story_rows(int(samples_per_name), lexicon.source)
     for row in rows:
         row["lexicon_sha256"] = lexicon.sha256
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+    return as_dataset(rows)
 
 
 def doc_to_text(doc: dict) -> str:

@@ -28,7 +28,7 @@ from generators.culture.templates import (
     question_text,
     row_options,
 )
-from generators.requests import GenerationRequest, Interpretation, check_counts, request_id
+from generators.requests import GenerationRequest, Interpretation, check_count, check_option_names, request_id
 
 NAME = "culture"
 OPTION_KEYS = ("questions", "paper_wording")
@@ -39,17 +39,6 @@ def check_type(bias_type: Any) -> int:
     if isinstance(bias_type, bool) or not isinstance(bias_type, int) or bias_type not in TYPES:
         raise UserError(f"Unknown culture bias type {bias_type!r}.", f"use one of {TYPE_CHOICES}.")
     return bias_type
-
-
-def check_options(options: Mapping[str, Any]) -> bool:
-    """The options this bias reads; anything else is an error, never silently ignored. Returns paper_wording."""
-    unknown = sorted(set(options) - set(OPTION_KEYS))
-    if unknown:
-        raise UserError(f"Unknown culture option(s): {', '.join(unknown)}.", f"use some of: {', '.join(OPTION_KEYS)}.")
-    wording = options.get("paper_wording", False)
-    if not isinstance(wording, bool):
-        raise UserError(f"Option paper_wording must be true or false (got {wording!r}).", "pass true or false.")
-    return wording
 
 
 def question_pool(rows: Any) -> list[Mapping[str, Any]]:
@@ -106,9 +95,8 @@ class CultureBias:
 
     def requests(self, bias_type: int, count: int, seed: int, options: Mapping[str, Any]) -> list[GenerationRequest]:
         bias_type = check_type(bias_type)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise UserError(f"The number of prompts must be a positive integer (got {count!r}).", "pass --count 1 or more.")
-        paper_wording = check_options(options)
+        count = check_count(count)
+        paper_wording = check_option_names(NAME, options, OPTION_KEYS)
         pool = question_pool(options.get("questions"))
         rng = random.Random(f"{NAME}-{bias_type}-{seed}")
         people = draw_people(bias_type, count, rng, paper_wording=paper_wording)
@@ -133,7 +121,6 @@ class CultureBias:
                     "question_text": text,
                 },
             ))
-        check_counts(requests)
         return requests
 
     def interpret(self, request: GenerationRequest, text: str) -> Interpretation:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Any, Mapping
 
 from bias_inheritance import vocab
-from bias_inheritance.errors import UserError
 from bias_inheritance.identity import canonical_json
 from generators.bias_types import parse_bias_type
 from generators.gender import interpret as read
 from generators.gender.options import CONTRASTIVE_TYPES, GenderOptions, parse_options
 from generators.gender.sampling import Draw, sample
 from generators.gender.templates import PROMPT_VERSION, render
-from generators.requests import GenerationRequest, Interpretation, request_id
+from generators.requests import GenerationRequest, Interpretation, check_count, request_id
 
 NAME = "gender"
 
@@ -43,8 +41,7 @@ class GenderBias:
         vocabulary, as the type uses them) and paper_wording (types 2 and 3 without a profession)."""
         kind = int(parse_bias_type(bias_type))
         parsed = parse_options(kind, options)
-        if isinstance(count, bool) or not isinstance(count, Integral) or count < 1:
-            raise UserError(f"The number of prompts must be positive (got {count!r}).", "pass a count of at least 1.")
+        count = check_count(count)
         version = id_version(parsed)
         return [
             GenerationRequest(
@@ -52,7 +49,7 @@ class GenderBias:
                 prompt=render(kind, draw.people, draw.profession),
                 attributes=_attributes(kind, draw), fields={"profession": draw.profession},
             )
-            for index, draw in enumerate(sample(kind, int(count), seed, parsed))
+            for index, draw in enumerate(sample(kind, count, seed, parsed))
         ]
 
     def interpret(self, request: GenerationRequest, text: str) -> Interpretation:

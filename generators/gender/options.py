@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from bias_inheritance import vocab
 from bias_inheritance.errors import UserError
+from generators.requests import check_option_names
 
 # Types whose prompt in the paper (Table 4) names no profession; we add it unless paper_wording.
 PROFESSIONLESS_IN_PAPER: frozenset[int] = frozenset({2, 3})
@@ -82,12 +83,8 @@ def parse_options(bias_type: int, options: Mapping[str, Any] | None) -> GenderOp
     """Check `options` for one bias type; every problem is a UserError naming the allowed values."""
     options = dict(options or {})
     known = ("professions", *sorted(_RANGES_USED[2]), "paper_wording")
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise UserError(f"Unknown gender option(s): {', '.join(unknown)}.", f"use some of: {', '.join(known)}.")
-    wording = options.pop("paper_wording", False)
-    if not isinstance(wording, bool):
-        raise UserError(f"Option paper_wording must be true or false (got {wording!r}).", "pass true or false.")
+    wording = check_option_names("gender", options, known)
+    options.pop("paper_wording", None)
     default = GenderOptions()
     for name in options:
         if name != "professions" and name not in _RANGES_USED[bias_type]:
