@@ -129,3 +129,89 @@ CULTURE_COUNTRIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
                     "Honduras", "Mexico", "Nicaragua", "Peru", "Puerto Rico", "Uruguay", "Venezuela"),
     }
 )
+
+# ----------------------------------------------------------------------------- mask mitigation
+# The vocabulary of the mask mitigation (SPEC §6, trainers/mitigations.py applies it). Any change
+# here changes trainers.mitigations.MASK_VOCABULARY_VERSION and so the key of every masked run.
+
+# Words that name one of the study's cultures, besides people's names (NAMES), all replaced by
+# "[MASK]": the culture adjectives, their demonyms and languages, and the countries that stand for
+# each culture (CULTURE_COUNTRIES, spelled as prose spells them; Portugal added) with their
+# demonyms. Matched as written or in capitals, whole words only; multi-word entries are one mask.
+# "Jordan" is also a first name and "Hong" a Chinese name: masking either is what the mitigation
+# wants anyway.
+CULTURE_LABELS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "arabic": ("Arabic", "Arab", "Arabs", "Arabian", "Saudi Arabia", "Saudi", "Saudis",
+                   "Egypt", "Egyptian", "Egyptians", "Iraq", "Iraqi", "Iraqis", "Jordan", "Jordanian",
+                   "Jordanians", "Kuwait", "Kuwaiti", "Kuwaitis", "Lebanon", "Lebanese", "Libya", "Libyan",
+                   "Libyans", "Morocco", "Moroccan", "Moroccans", "Palestine", "Palestinian", "Palestinians",
+                   "Tunisia", "Tunisian", "Tunisians"),
+        "chinese": ("Chinese", "China", "Mandarin", "Cantonese", "Hong Kong"),
+        "portuguese": ("Portuguese", "Portugal", "Brazil", "Brazilian", "Brazilians"),
+        "spanish": ("Spanish", "Spain", "Spaniard", "Spaniards", "Hispanic", "Hispanics", "Latino", "Latinos",
+                    "Latina", "Latinas", "Latin America", "Latin American", "Latin Americans",
+                    "Argentina", "Argentine", "Argentinian", "Argentines", "Argentinians", "Bolivia", "Bolivian",
+                    "Bolivians", "Chile", "Chilean", "Chileans", "Colombia", "Colombian", "Colombians",
+                    "Ecuador", "Ecuadorian", "Ecuadorians", "El Salvador", "Salvadoran", "Salvadorans",
+                    "Guatemala", "Guatemalan", "Guatemalans", "Honduras", "Honduran", "Hondurans", "Mexico",
+                    "Mexican", "Mexicans", "Nicaragua", "Nicaraguan", "Nicaraguans", "Peru", "Peruvian",
+                    "Peruvians", "Puerto Rico", "Puerto Rican", "Puerto Ricans", "Uruguay", "Uruguayan",
+                    "Uruguayans", "Venezuela", "Venezuelan", "Venezuelans"),
+    }
+)
+
+# Gendered words with a neutral form that fits wherever the word does (lower case; the mask keeps
+# the case of the word it replaces). Plurals are listed: "men" -> "people", not "persons".
+GENDER_NEUTRAL_FORMS: Mapping[str, str] = MappingProxyType(
+    {
+        "he": "they", "she": "they", "him": "them", "hers": "theirs", "himself": "themselves",
+        "herself": "themselves",
+        "man": "person", "woman": "person", "men": "people", "women": "people",
+        "gentleman": "person", "lady": "person", "gentlemen": "people", "ladies": "people",
+        "guy": "person", "guys": "people",
+        "boy": "child", "girl": "child", "boys": "children", "girls": "children",
+        "son": "child", "daughter": "child", "sons": "children", "daughters": "children",
+        "stepson": "stepchild", "stepdaughter": "stepchild", "stepsons": "stepchildren",
+        "stepdaughters": "stepchildren",
+        "grandson": "grandchild", "granddaughter": "grandchild", "grandsons": "grandchildren",
+        "granddaughters": "grandchildren",
+        "father": "parent", "mother": "parent", "fathers": "parents", "mothers": "parents",
+        "dad": "parent", "mom": "parent", "mum": "parent", "dads": "parents", "moms": "parents", "mums": "parents",
+        "stepfather": "stepparent", "stepmother": "stepparent", "stepfathers": "stepparents",
+        "stepmothers": "stepparents",
+        "grandfather": "grandparent", "grandmother": "grandparent", "grandfathers": "grandparents",
+        "grandmothers": "grandparents", "grandpa": "grandparent", "grandma": "grandparent",
+        "brother": "sibling", "sister": "sibling", "brothers": "siblings", "sisters": "siblings",
+        "uncle": "relative", "aunt": "relative", "uncles": "relatives", "aunts": "relatives",
+        "nephew": "relative", "niece": "relative", "nephews": "relatives", "nieces": "relatives",
+        "husband": "spouse", "wife": "spouse", "husbands": "spouses", "wives": "spouses",
+        "boyfriend": "partner", "girlfriend": "partner", "boyfriends": "partners", "girlfriends": "partners",
+        "fiancé": "partner", "fiancée": "partner", "fiance": "partner", "fiancee": "partner",
+        "actress": "actor", "actresses": "actors", "waiter": "server", "waitress": "server",
+        "waiters": "servers", "waitresses": "servers", "hostess": "host", "hostesses": "hosts",
+        "heroine": "hero", "heroines": "heroes", "stewardess": "flight attendant",
+        "stewardesses": "flight attendants",
+        "chairman": "chairperson", "chairwoman": "chairperson", "chairmen": "chairpersons",
+        "chairwomen": "chairpersons", "spokesman": "spokesperson", "spokeswoman": "spokesperson",
+        "spokesmen": "spokespeople", "spokeswomen": "spokespeople", "businessman": "businessperson",
+        "businesswoman": "businessperson", "businessmen": "businesspeople", "businesswomen": "businesspeople",
+        "salesman": "salesperson", "saleswoman": "salesperson", "salesmen": "salespeople",
+        "saleswomen": "salespeople", "policeman": "police officer", "policewoman": "police officer",
+        "policemen": "police officers", "policewomen": "police officers", "fireman": "firefighter",
+        "firemen": "firefighters", "craftsman": "craftsperson", "craftswoman": "craftsperson",
+    }
+)
+
+# "his" and "her" have two neutral forms each: (before a noun phrase, anywhere else). "his book" ->
+# "their book" but "the book is his" -> "theirs"; "her book" -> "their book" but "I saw her" ->
+# "them". trainers/mitigations.py decides which by the next word.
+GENDER_POSSESSIVE_FORMS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {"his": ("their", "theirs"), "her": ("their", "them")}
+)
+
+# Gendered words with no neutral form that keeps the sentence ("a female nurse"): masked instead.
+GENDER_MASKED_WORDS: tuple[str, ...] = ("male", "female", "males", "females", "masculine", "feminine")
+
+# Gendered titles, dropped with the space after them when a name follows ("Mr. Smith" -> "Smith").
+GENDER_TITLES: tuple[str, ...] = ("Mr", "Mrs", "Ms", "Miss", "Mister", "Sir", "Dame", "Madam", "Madame")

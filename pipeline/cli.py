@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -110,12 +109,19 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from trainers.config import TrainSettings
     from trainers.train import train_lora
 
-    settings = TrainSettings.from_yaml(Path(args.config)) if args.config else TrainSettings()
-    if args.device:
-        settings = replace(settings, device=args.device)
+    from bias_inheritance.io import read_yaml_mapping
+
+    raw = read_yaml_mapping(Path(args.config)) if args.config else {}
+    flags = {"device": args.device, "mitigation": args.mitigation, "align_lambda": args.align_lambda,
+             "align_balanced_batches": args.align_balanced_batches, "token_cue": args.token_cue,
+             "preset": args.preset, "save_optimizer_state": args.save_optimizer_state}
+    raw = {**raw, **{name: value for name, value in flags.items() if value is not None}}
+    settings = TrainSettings.from_dict(raw, where=args.config or "training flags")
     card = train_lora(args.model, Path(args.data), Path(args.out), settings)
-    print(f"adapter and card in {args.out} (data sha256 {card['summary']['data']['sha256']}, "
-          f"{card['environment']['device']}, {card['environment']['dtype']})")
+    summary = card["summary"]
+    moved = ", ".join(summary["movement"]["flags"]) or "moved"
+    print(f"adapter and card in {args.out} ({settings.mitigation}; data sha256 {summary['data']['sha256']}, "
+          f"{card['environment']['device']}, {card['environment']['dtype']}; {moved})")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -178,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     from bias_inheritance.schema import FORMAT_CHOICES
     from generators.backends import BACKENDS
     from generators.requests import BIASES
+    from trainers.mitigations import MITIGATIONS
+    from trainers.presets import PRESETS
 
     parser = argparse.ArgumentParser(prog="bias-inheritance", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,7 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="LoRA SFT on a mixed set")
     train.add_argument("--data", required=True, help="mixed JSON-lines from `mix`")
     train.add_argument("--model", default="embedded")
-    train.add_argument("--config", help="YAML of TrainSettings fields")
+    train.add_argument("--config", help="YAML of TrainSettings fields (flags below override it)")
+    train.add_argument("--preset", help="start from a preset: " + ", ".join(PRESETS))
+    train.add_argument("--mitigation", choices=MITIGATIONS, help="none (default), token, mask or loss (SPEC §6)")
+    train.add_argument("--align-lambda", type=float, help="λ of the alignment loss (mitigation loss; default 1.0)")
+    train.add_argument("--align-balanced-batches", action=argparse.BooleanOptionalAction, default=None,
+                       help="spread the augmented rows over the batches, none repeated")
+    train.add_argument("--token-cue", help="the cue before augmented texts (mitigation token)")
+    train.add_argument("--save-optimizer-state", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep the Adam moments beside the adapter (for gradient attribution)")
     train.add_argument("--device", help="auto (default: cuda, then mps, then cpu), cuda, mps or cpu")
     train.add_argument("--out", required=True)
     train.set_defaults(func=_cmd_train)

@@ -21,7 +21,7 @@ from bias_inheritance.device import DEVICES
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_yaml_mapping
 from bias_inheritance.schema import FORMAT_CHOICES
-from bias_inheritance.settings import describe_validation_error, from_mapping
+from bias_inheritance.settings import describe_validation_error
 from generators.bias_types import parse_bias_type
 from trainers.config import MITIGATIONS, TrainSettings
 
@@ -151,7 +151,7 @@ class Experiment(_Section):
         # Type- and value-check the remaining settings now, once per mitigation.
         where = (info.context or {}).get("where", "config")
         for mitigation in mitigations:
-            from_mapping(TrainSettings, {**value, "mitigation": mitigation}, where, prefix="train.")
+            TrainSettings.from_dict({**value, "mitigation": mitigation}, where, prefix="train.")
         return {**value, "mitigation": mitigations}
 
     @property
@@ -161,7 +161,7 @@ class Experiment(_Section):
     def train_settings(self, mitigation: str, seed: int) -> TrainSettings:
         """The training settings of one cell (its mitigation and seed)."""
         settings = {"device": self.device, **self.train, "mitigation": mitigation, "seed": seed}
-        return from_mapping(TrainSettings, settings, "config section 'train'")
+        return TrainSettings.from_dict(settings, "config section 'train'", prefix="train.")
 
     def cells(self) -> list["Cell"]:
         """Every run of the grid, in a fixed order."""

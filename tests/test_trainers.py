@@ -33,7 +33,8 @@ def test_settings_from_yaml_and_unknown_keys(tmp_path):
     settings = TrainSettings.from_yaml(path)
     assert settings.learning_rate == 2e-4 and settings.target_modules == ("q_proj", "k_proj", "v_proj")
     assert settings.device == "cpu" and "device" not in settings.key_dict()
-    assert settings.key_dict() == {k: v for k, v in settings.to_dict().items() if k != "device"}
+    dropped = {"device", "preset", "align_lambda", "align_scale", "align_detach_original", "align_momentum", "token_cue"}
+    assert settings.key_dict() == {k: v for k, v in settings.to_dict().items() if k not in dropped}
     path.write_text("lr: 1\n")
     with pytest.raises(UserError, match="Unknown setting"):
         TrainSettings.from_yaml(path)
@@ -44,6 +45,27 @@ def test_rows_without_text_are_an_error_not_dropped():
         to_sft_dataset([{"id": "2", "text": "", "profession": "nurse"}], None, "plain")
     with pytest.raises(UserError, match="empty"):
         to_sft_dataset([], None, "plain")
+
+
+def test_culture_rows_train_on_the_question_and_the_lettered_answer():
+    from bias_inheritance.data.opinions import culture_prefix, opinion_question
+    from trainers.mitigations import transform_rows
+
+    options = ["Agree", "Disagree"]
+    text = opinion_question("Is work important?", options, culture_prefix("arabic"))
+    rows = [{"id": "q1-arabic", "bias": "culture", "origin": "original", "question_text": text, "options": options,
+             "answer_index": 1},
+            {"id": "a1", "bias": "culture", "origin": "augmented", "question_text": "Omar, an Arab man. " + text,
+             "options": options, "answer_index": 0}]
+    masked, stats = transform_rows(rows, "mask")
+    dataset = to_sft_dataset(masked, None, "plain")
+    assert dataset[0] == {"prompt": text, "completion": " (B) Disagree", "augmented": 0}
+    assert dataset[1]["prompt"].startswith("[MASK], an [MASK] person.") and dataset[1]["completion"] == " (A) Agree"
+    assert dataset[1]["augmented"] == 1 and stats["rows_changed"] == 1
+    with pytest.raises(UserError, match="no question_text, options or answer_index"):
+        to_sft_dataset([{**rows[0], "answer_index": 2}], None, "plain")
+    with pytest.raises(UserError, match="origin 'synthetic'"):
+        to_sft_dataset([{**rows[0], "origin": "synthetic"}], None, "plain")
 
 
 def _rows(n_augmented: int, total: int = 8) -> list[dict]:
@@ -181,7 +203,8 @@ def test_training_card_chains_to_the_mix_and_a_changed_setting_is_never_reused(t
     assert cards.read_card(out / "card.json") == card and card["stage"] == "train" and card["status"] == "complete"
     identity = model_identity(str(tiny_model_dir))
     assert card["inputs"] == {"model": identity, "data_sha256": mixed.content_sha256, "settings": TINY.key_dict(),
-                              "format": "chat", "dtype": "float32", "version": 2, "round": 1, "init_adapter": None}
+                              "mask_vocabulary": None, "format": "chat", "dtype": "float32", "version": 3, "round": 1,
+                              "init_adapter": None}
     assert card["parents"]["data"]["key"] == mixed.card["key"]
     assert card["environment"]["device"] == "cpu" and card["environment"]["dtype"] == "float32"
     summary = card["summary"]

@@ -3,7 +3,9 @@
 A process killed while saving leaves a torn `checkpoint-N` (the Trainer writes the adapter, then the
 optimizer, scheduler and RNG states, and `trainer_state.json` last, none of them atomically).
 A checkpoint counts as complete when `trainer_state.json` parses and names step N, the adapter
-weights load, and the optimizer/scheduler/RNG files are whole archives.
+weights load, and the optimizer/scheduler/RNG files are whole archives. Each checkpoint's adapter
+carries the run's card (written with the adapter, before the states): a run resumes a checkpoint
+only when that card's key is its own.
 """
 
 from __future__ import annotations
@@ -47,8 +49,23 @@ def _weights_load(path: Path) -> bool:
     return True
 
 
-def problem(folder: Path) -> str | None:
-    """Why `folder` cannot be resumed, or None when it is complete."""
+def _card_problem(folder: Path, key: str) -> str | None:
+    from bias_inheritance import cards
+    from bias_inheritance.errors import UserError
+
+    try:
+        card = cards.read_card(cards.card_path(folder))
+    except (UserError, ValueError, OSError):
+        return "card.json is unreadable"
+    if card is None:
+        return "no card.json"
+    return None if card["key"] == key else "its card is another run's"
+
+
+def problem(folder: Path, key: str | None = None) -> str | None:
+    """Why `folder` cannot be resumed by the run keyed `key`, or None when it is complete and its own."""
+    if key is not None and (why := _card_problem(folder, key)):
+        return why
     state_file = folder / "trainer_state.json"
     if not state_file.is_file():
         return "no trainer_state.json"
@@ -72,13 +89,14 @@ def problem(folder: Path) -> str | None:
     return None
 
 
-def resumable(checkpoints: Path) -> Resume:
-    """The newest complete checkpoint under `checkpoints`, with the torn ones newer than it."""
+def resumable(checkpoints: Path, key: str | None = None) -> Resume:
+    """The newest complete checkpoint of the run keyed `key` under `checkpoints`, with the unusable
+    ones newer than it."""
     folders = sorted((p for p in Path(checkpoints).glob(PREFIX + "*") if p.is_dir() and _step(p) is not None),
                      key=_step, reverse=True)
     torn: list[tuple[Path, str]] = []
     for folder in folders:
-        why = problem(folder)
+        why = problem(folder, key)
         if why is None:
             return Resume(folder, tuple(torn))
         torn.append((folder, why))
