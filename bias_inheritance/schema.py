@@ -51,6 +51,7 @@ RUN_PROVENANCE_FIELDS: tuple[str, ...] = (
     "model",  # identity of the base model (see identity.model_identity)
     "data_sha256",  # content hash of the training set D (or of the evaluated data)
     "data_source",  # label of D_o's source; "(SYNTHETIC SAMPLE)" marks bundled sample data
+    "bias",  # the bias family of D: "gender" or "culture"
     "bias_type",  # bias type number of D_a (None for D_o only)
     "gamma",  # requested bias ratio
     "gamma_realised",  # |D_a| / |D| after rounding

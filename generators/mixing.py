@@ -363,7 +363,7 @@ def summary(result: MixResult, sources: MixSources) -> dict[str, Any]:
     generator = (generation or {}).get("generator") or (next(iter(by_rows.values())) if len(by_rows) == 1 else None)
     own = {
         "data_sha256": result.content_sha256, "gamma": result.gamma, "gamma_realised": result.gamma_realised,
-        "data_source": sources.original_label, "bias_type": bias_types[0] if len(bias_types) == 1 else (bias_types or None),
+        "data_source": sources.original_label, "bias": result.bias, "bias_type": bias_types[0] if len(bias_types) == 1 else (bias_types or None),
         "generator": generator,
     }
     return {"rows": len(result.rows), "content_sha256": result.content_sha256, "bias": result.bias,

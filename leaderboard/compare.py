@@ -3,9 +3,9 @@
 A change means something only between runs that scored the same prompts on the same documents:
 the same prompt format (lm-eval applies the chat template to a whole run, and a model scores very
 differently with and without it), the same `--limit`, and the same evaluation data where both runs
-record it. A row gets a Δ only against a base run that matches on all three; otherwise it gets no
-Δ and a note that says why. There is one base per (format, limit): the run with role "base", or the
-run labelled `--base LABEL` when several would qualify.
+record it. A row gets a Δ only against a base run of the same base model that matches on all three;
+otherwise it gets no Δ and a note that says why. There is one base per (model, format, limit): the
+run with role "base", or the run labelled `--base LABEL` when several would qualify.
 """
 
 from __future__ import annotations
@@ -53,8 +53,20 @@ def _where(record: RunRecord) -> str:
     return f"format {record.format or 'unknown'}, {_limit_text(record.limit)}"
 
 
+def same_model(a: RunRecord, b: RunRecord) -> bool:
+    """The same base model, where both files name one."""
+    ours, theirs = a.provenance["model"], b.provenance["model"]
+    return ours is None or theirs is None or ours == theirs
+
+
+def same_conditions(a: RunRecord, b: RunRecord) -> bool:
+    """Scored on the same prompts and documents: a known, equal format, the same limit and evaluation data."""
+    return (a.format is not None and a.format == b.format and _same_limit(a.limit, b.limit)
+            and not _data_differences(a, b))
+
+
 def _compare(record: RunRecord, records: list[RunRecord], base_label: str | None) -> Comparison:
-    chosen = [r for r in records if (r.label == base_label if base_label else r.role == "base")]
+    chosen = [r for r in records if (r.label == base_label if base_label else r.role == "base" and same_model(r, record))]
     if record.format is None:
         return Comparison(None, "its results file does not record the prompt format (chat or plain).")
     matching = [r for r in chosen if r.format == record.format and _same_limit(r.limit, record.limit)]

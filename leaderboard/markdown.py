@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Any, Mapping
 
 from leaderboard import marks
@@ -60,12 +59,20 @@ def measurement_cell(value: Measurement | None, change: float | None) -> str:
     return cell
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    def clean(cell: str) -> str:
-        return cell.replace("|", "\\|").replace("\n", " ")
+def escape(text: str) -> str:
+    """Text from a results file (model names are user input) as inert Markdown: one line, no table
+    break, no code span, no HTML, no emphasis, no link; "[low, high]" intervals stay as they read."""
+    text = " ".join(str(text).splitlines())
+    for char in "\\`|*":
+        text = text.replace(char, "\\" + char)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("](", "]\\(").replace("![", "!\\[")
 
-    lines = ["| " + " | ".join(map(clean, header)) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(map(clean, row)) + " |" for row in rows])
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table; every cell is escaped."""
+    lines = ["| " + " | ".join(map(escape, header)) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(map(escape, row)) + " |" for row in rows])
 
 
 def display_names(records: list[RunRecord]) -> dict[int, str]:
@@ -85,7 +92,7 @@ def _header(
         "# bias-inheritance leaderboard", "",
         f"Generated {generated} by bias-inheritance {versions.get('bias-inheritance', MISSING)} "
         f"(lm-eval {versions.get('lm-eval', MISSING)}) from {len(records)} results file(s):", "",
-        _table(["run", "results file", "sha256", "card", "card key"], inputs), "",
+        table(["run", "results file", "sha256", "card", "card key"], inputs), "",
     ]
 
 
@@ -106,8 +113,8 @@ def _runs(records: list[RunRecord], names: Mapping[int, str], order: list[int], 
     used = [m for m in marks.MARKS if any(marks.flagged(r)[m] for r in records)]
     warnings = [f"> **{marks.WARNING} {marks.MARKS[m]}**: rows so marked were {marks.EXPLANATIONS[m]}." for m in used]
     return [
-        "## Runs", "", *(w + "\n" for w in warnings), _table(["run", "role", *header(RUN_COLUMNS), "marks"], runs), "",
-        "## Evaluation environment", "", _table(["run", *header(ENVIRONMENT_COLUMNS)], environments), "",
+        "## Runs", "", *(w + "\n" for w in warnings), table(["run", "role", *header(RUN_COLUMNS), "marks"], runs), "",
+        "## Evaluation environment", "", table(["run", *header(ENVIRONMENT_COLUMNS)], environments), "",
     ]
 
 
@@ -127,47 +134,43 @@ def _changes(
         "## Changes (Δ)", "",
         "A Δ is a row's value minus its base's, shown in brackets after the value. It is computed only "
         "against a base run of the same prompt format and `--limit` that read the same evaluation data.", "",
-        _table(["run", "Δ against", "note"], rows), "",
+        table(["run", "Δ against", "note"], rows), "",
     ]
 
 
 def _task_table(
-    table: TaskTable, records: list[RunRecord], names: Mapping[int, str], compared: list[Comparison], order: list[int]
+    task_table: TaskTable, records: list[RunRecord], names: Mapping[int, str], compared: list[Comparison], order: list[int]
 ) -> list[str]:
-    if table.is_family:
-        columns = short_names(set(table.tasks))  # the table's own prefix: twins may be named differently
-        header = ["run", *(columns[t] for t in table.tasks)]
-        cells = [(task, table.measurements[0]) for task in table.tasks]
+    if task_table.is_family:
+        columns = short_names(set(task_table.tasks))  # the table's own prefix: twins may be named differently
+        header = ["run", *(columns[t] for t in task_table.tasks)]
+        cells = [(task, task_table.measurements[0]) for task in task_table.tasks]
     else:
-        header = ["run", *table.measurements]
-        cells = [(table.tasks[0], name) for name in table.measurements]
+        header = ["run", *task_table.measurements]
+        cells = [(task_table.tasks[0], name) for name in task_table.measurements]
     rows = []
     for i in order:
         record, base = records[i], compared[i].base
-        if not any(task in record.tasks for task in table.tasks):
+        if not any(task in record.tasks for task in task_table.tasks):
             continue
-        mark = f"{marks.WARNING} " if marks.flagged_tasks(record) & set(table.tasks) else ""
+        mark = f"{marks.WARNING} " if marks.flagged_tasks(record) & set(task_table.tasks) else ""
         row = [mark + names[id(record)]]
         for task, name in cells:
             value = record.tasks[task].metrics.measurements.get(name) if task in record.tasks else None
             reference = base.tasks[task].metrics.measurements.get(name) if base and task in base.tasks else None
             row.append(measurement_cell(value, delta(value, reference)))
         rows.append(row)
-    return [f"### {table.title}", "", _table(header, rows), ""]
+    return [f"### {escape(task_table.title)}", "", table(header, rows), ""]
 
 
 def render(
-    records: list[RunRecord], compared: list[Comparison], skipped: list[Path], versions: Mapping[str, str],
-    generated: str,
+    records: list[RunRecord], compared: list[Comparison], versions: Mapping[str, str], generated: str,
 ) -> str:
     """The whole page; `versions` and `generated` (a UTC time) are the builder's, for the header."""
     order, names = row_order(records), display_names(records)
     short = short_names({name for r in records for name in r.tasks})
     parts = _header(records, names, versions, generated) + _runs(records, names, order, short)
     parts += _changes(records, names, compared, order) + ["## Tasks", ""]
-    for table in task_tables(records):
-        parts += _task_table(table, records, names, compared, order)
-    if skipped:
-        parts += [f"Skipped {len(skipped)} JSON file(s) that are not lm-eval results: "
-                  + ", ".join(str(p) for p in skipped[:10]) + ("…" if len(skipped) > 10 else ""), ""]
+    for task_table in task_tables(records):
+        parts += _task_table(task_table, records, names, compared, order)
     return "\n".join(parts)

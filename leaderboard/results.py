@@ -7,18 +7,24 @@ is a one-line UserError naming it: a leaderboard never drops a run silently.
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from bias_inheritance.cards import CARD_SUFFIX, FOLDER_CARD, read_card
 from bias_inheritance.errors import UserError
+from bias_inheritance.identity import short_key
 from bias_inheritance.io import read_json, sha256_file
 from bias_inheritance.schema import PROVENANCE_KEY, TASK_DATA_FAMILY_KEY
+from evaluation.store import SAMPLES_FILE, default_store
 from leaderboard.metrics import TaskMetrics, parse_task
 from leaderboard.provenance import data_sources, eval_data, mapping, row_provenance, training_provenance
 
+# The manifest `leaderboard add` writes beside an external base/tuned pair (see leaderboard.external).
+EXTERNAL_MANIFEST = "external.json"
+# The board's own JSON (leaderboard.build), passed over when a board folder is scanned again.
+BOARD_JSON = "leaderboard.json"
 _FIX = "pass an unmodified results file written by `bias-inheritance evaluate` or `lm_eval --output_path`."
 
 
@@ -46,6 +52,9 @@ class RunRecord:
     card: str | None  # the results card's path, from the provenance block
     card_key: str | None  # its key, when that card is readable here
     sha256: str  # of the results file itself
+    n: dict[str, int | None]  # task -> documents scored (a group: the sum over its tasks)
+    sample_logs: dict[str, Path]  # task -> lm-eval's per-sample log, where it is on this machine
+    bias: str | None  # the data family the run's augmented data was about (gender, culture), if recorded
 
     @property
     def format(self) -> str | None:
@@ -71,7 +80,7 @@ def _tasks(raw: Mapping[str, Any], path: Path) -> dict[str, TaskEntry]:
 
     def kind(name: str, seen: frozenset[str] = frozenset()) -> tuple[str | None, str | None]:
         """(data family, output type) of a task, or of a group whose members all share one."""
-        if name in subtasks and name not in seen:
+        if subtasks.get(name) and name not in seen:  # lm-eval lists every leaf task too, with no members
             kinds = {kind(member, seen | {name}) for member in subtasks[name] or []}
             return kinds.pop() if len(kinds) == 1 else (None, None)
         config = configs.get(name)
@@ -86,8 +95,60 @@ def _tasks(raw: Mapping[str, Any], path: Path) -> dict[str, TaskEntry]:
         if not isinstance(values, dict):
             raise UserError(f"{path}: results[{name!r}] is not a mapping.", _FIX)
         family, output_type = kind(name)
-        entries[name] = TaskEntry(name, parse_task(values), name in subtasks, family, output_type)
+        entries[name] = TaskEntry(name, parse_task(values), bool(subtasks.get(name)), family, output_type)
     return entries
+
+
+def _documents(raw: Mapping[str, Any], tasks: Mapping[str, TaskEntry], path: Path) -> dict[str, int | None]:
+    """lm-eval's `n-samples[task].effective` (documents scored); a group's is the sum over its tasks."""
+    counts = mapping(raw, "n-samples", "", path)
+    subtasks = mapping(raw, "group_subtasks", "", path)
+
+    def documents(name: str, seen: frozenset[str] = frozenset()) -> int | None:
+        entry = counts.get(name)
+        if isinstance(entry, Mapping):
+            value = entry.get("effective", entry.get("original"))
+            return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        members = subtasks.get(name) if name not in seen else None
+        parts = [documents(member, seen | {name}) for member in members or []]
+        return sum(parts) if parts and all(p is not None for p in parts) else None  # type: ignore[misc]
+
+    return {name: documents(name) for name in tasks}
+
+
+_LM_EVAL_DATE = re.compile(r"_(?P<date>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?)$")
+
+
+def _sample_logs(block: Mapping[str, Any], tasks: Mapping[str, TaskEntry], path: Path) -> dict[str, Path]:
+    """Per-sample logs: this harness's task store (as recorded, else the default store beside the file),
+    or the `samples_<task>_<date>.jsonl` that `lm_eval --output_path --log_samples` writes beside
+    `results_<date>.json`."""
+    found: dict[str, Path] = {}
+    recorded = block.get("tasks") if isinstance(block.get("tasks"), Mapping) else {}
+    date = _LM_EVAL_DATE.search(path.stem)
+    for name in tasks:
+        info = recorded.get(name)
+        candidates = []
+        if isinstance(info, Mapping):
+            if info.get("path"):
+                candidates.append(Path(str(info["path"])) / SAMPLES_FILE)
+            if info.get("key"):
+                candidates.append(default_store(path) / name / short_key(str(info["key"])) / SAMPLES_FILE)
+        if date:
+            candidates.append(path.parent / f"samples_{name}_{date['date']}.jsonl")
+        existing = next((c for c in candidates if c.is_file()), None)
+        if existing is not None:
+            found[name] = existing
+    return found
+
+
+def _bias(block: Mapping[str, Any], path: Path) -> str | None:
+    """The run's bias family (gender, culture): the block's, else its adapter card's provenance's."""
+    card = mapping(block, "adapter_card", "bias_inheritance.", path)
+    provenance = mapping(mapping(card, "summary", "bias_inheritance.adapter_card.", path), "provenance",
+                         "bias_inheritance.adapter_card.summary.", path)
+    value = block.get("bias") or provenance.get("bias")
+    return str(value) if value else None
 
 
 def _card_key(card: Any, path: Path) -> str | None:
@@ -117,11 +178,13 @@ def load_record(path: Path) -> RunRecord:
         named = str(adapter or provenance["model"] or path.stem)
         label = Path(named.split("@", 1)[0]).name or named
         role = "finetuned" if adapter else "base"
+    tasks = _tasks(raw, path)
     return RunRecord(
-        label=label, role=role, path=path, provenance=provenance, tasks=_tasks(raw, path), eval_data=data,
+        label=label, role=role, path=path, provenance=provenance, tasks=tasks, eval_data=data,
         sources=sources, trained_format=training.get("format"),
         card=str(block["card"]) if block.get("card") else None, card_key=_card_key(block.get("card"), path),
-        sha256=sha256_file(path),
+        sha256=sha256_file(path), n=_documents(raw, tasks, path), sample_logs=_sample_logs(block, tasks, path),
+        bias=_bias(block, path),
     )
 
 
@@ -129,34 +192,28 @@ def _is_card(path: Path) -> bool:
     return path.name == FOLDER_CARD or path.name.endswith(CARD_SUFFIX)
 
 
-def _looks_like_results(path: Path) -> bool:
-    """Files named results*.json are always results (and fail loudly if corrupt); others are sniffed."""
-    if path.name.startswith("results"):
-        return True
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return False
-    return isinstance(raw, dict) and isinstance(raw.get("results"), dict)
-
-
 def _is_store_slice(path: Path) -> bool:
     """One task's part of an evaluation, kept in the evaluator's per-task store: not a run of its own."""
     return path.name == "results.json" and (path.parent / FOLDER_CARD).is_file()
 
 
-def discover(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Expand folders into the results files they hold; returns (results files, skipped JSON files).
+def _passed_over(path: Path) -> bool:
+    """JSON files a results folder may hold that are not runs: cards, store slices, external-pair
+    manifests, a board's own JSON."""
+    return _is_card(path) or _is_store_slice(path) or path.name in (EXTERNAL_MANIFEST, BOARD_JSON)
 
-    A file passed by name must be a results file; in a folder, cards are passed over and any other
-    JSON is reported as skipped.
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Expand folders into the results files they hold.
+
+    Every JSON file in a folder, apart from cards, store slices and external-pair manifests, must be a
+    results file: a corrupt or foreign one is refused (by load_record, naming it) instead of being
+    skipped, so a board never silently loses a run whose file was damaged.
     """
     found: list[Path] = []
-    skipped: list[Path] = []
     for path in (Path(p) for p in paths):
         if path.is_dir():
-            for candidate in sorted(p for p in path.rglob("*.json") if not _is_card(p) and not _is_store_slice(p)):
-                (found if _looks_like_results(candidate) else skipped).append(candidate)
+            found += sorted(p for p in path.rglob("*.json") if not _passed_over(p))
         elif path.exists():
             found.append(path)
         else:
@@ -169,4 +226,4 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Path]]:
         where = ", ".join(str(p) for p in paths)
         raise UserError(f"No lm-eval results files in {where}.",
                         "pass the files written by `evaluate` or `lm_eval --output_path`.")
-    return found, skipped
+    return found

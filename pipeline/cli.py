@@ -9,9 +9,10 @@
     tasks-path            folder for lm-eval's --include_path (bias_tasks)
     evaluate              run lm-eval tasks, keep provenance (evaluation)
     rescore RESULTS       re-score logged samples with the current task code (evaluation)
-    leaderboard           results JSON -> Markdown and CSV   (leaderboard)
+    leaderboard build|add|update  results -> board: Markdown, CSV, JSON, page (leaderboard)
     show PATH             the chain of cards behind any output
-    quickstart            the whole path on embedded defaults
+    sweep CONFIG          a grid of cells, shared and resumable, then the board
+    quickstart            the quickstart sweep on embedded defaults
     rounds                multi-round runs: round r generates with round r-1's model
 """
 
@@ -157,20 +158,42 @@ def _json_object(text: str | None, flag: str) -> dict | None:
     return value
 
 
-def _cmd_leaderboard(args: argparse.Namespace) -> None:
-    from leaderboard.build import build_leaderboard
+def _print_written(written: dict[str, Path]) -> None:
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
 
-    written = build_leaderboard([Path(p) for p in args.results], Path(args.out), base=args.base)
-    for path in written:
-        print(path)
+
+def _cmd_leaderboard_build(args: argparse.Namespace) -> None:
+    from leaderboard.build import build_board
+
+    _print_written(build_board([Path(p) for p in args.results], Path(args.out)))
+
+
+def _cmd_leaderboard_add(args: argparse.Namespace) -> None:
+    from leaderboard.build import add_external
+
+    _print_written(add_external(Path(args.base), Path(args.tuned), args.label, Path(args.board)))
+
+
+def _cmd_leaderboard_update(args: argparse.Namespace) -> None:
+    from leaderboard.update import describe_update, update_board
+
+    print(describe_update(update_board(Path(args.entries), Path(args.board)), Path(args.board)))
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> None:
     from pipeline.experiment import experiment_from_yaml, quickstart_experiment
-    from pipeline.run import run_experiment
+    from pipeline.sweep import run_experiment
 
     experiment = experiment_from_yaml(Path(args.config)) if args.config else quickstart_experiment()
     run_experiment(experiment, Path(args.out))
+
+
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    from pipeline.sweep import run_sweep
+
+    run_sweep(args.config, Path(args.out), dry_run=args.dry_run, executor=args.executor, shard=args.shard,
+              workers=args.workers)
 
 
 def _cmd_rounds(args: argparse.Namespace) -> None:
@@ -281,11 +304,22 @@ def build_parser() -> argparse.ArgumentParser:
     re.add_argument("--metadata", help="JSON laid over the metadata the evaluation used, e.g. a larger lexicon_path")
     re.set_defaults(func=_cmd_rescore)
 
-    board = sub.add_parser("leaderboard", help="lm-eval results JSON files -> Markdown and CSV")
-    board.add_argument("results", nargs="+", help="results JSON files or folders holding them")
-    board.add_argument("--base", help="model label to compute changes against (default: the run marked base)")
-    board.add_argument("--out", required=True)
-    board.set_defaults(func=_cmd_leaderboard)
+    board = sub.add_parser("leaderboard", help="results -> leaderboard.md, .csv, .json and index.html with figures")
+    board_sub = board.add_subparsers(dest="board_command", required=True)
+    build = board_sub.add_parser("build", help="build the board from results files or folders")
+    build.add_argument("results", nargs="+", help="results JSON files (ours or plain lm_eval --output_path) or folders")
+    build.add_argument("--out", required=True, help="board folder")
+    build.set_defaults(func=_cmd_leaderboard_build)
+    add = board_sub.add_parser("add", help="add an external model's base and fine-tuned lm-eval results, rebuild")
+    add.add_argument("--base", required=True, help="results JSON of the external base model")
+    add.add_argument("--tuned", required=True, help="results JSON of its fine-tuned model")
+    add.add_argument("--label", required=True, help="the pair's name on the board")
+    add.add_argument("--board", required=True, help="board folder (built by `leaderboard build`)")
+    add.set_defaults(func=_cmd_leaderboard_add)
+    update = board_sub.add_parser("update", help="evaluate new or changed entries of an entries file, rebuild (CI)")
+    update.add_argument("--entries", required=True, help="entries YAML, e.g. leaderboard/entries.yaml")
+    update.add_argument("--board", required=True, help="board folder")
+    update.set_defaults(func=_cmd_leaderboard_update)
 
     audit = sub.add_parser("audit", help="print the audit of a generated set (group balance, attributes, refusals)")
     audit.add_argument("path", help="a JSON-lines file written by `generate`")
@@ -301,6 +335,17 @@ def build_parser() -> argparse.ArgumentParser:
     rounds.add_argument("--out", required=True)
     rounds.set_defaults(func=_cmd_rounds)
 
+    sweep = sub.add_parser("sweep", help="run an experiment grid: every cell generated, mixed, trained, evaluated; "
+                                         "shared work, resumable, then the board")
+    sweep.add_argument("config", help="a shipped config (quickstart, paper-gender, paper-culture) or a YAML path")
+    sweep.add_argument("--out", default="out/sweep", help="output folder (shared by every worker and shard)")
+    sweep.add_argument("--dry-run", action="store_true", help="list cells, their state and the work left; run nothing")
+    sweep.add_argument("--executor", choices=("inline", "local", "slurm"), default="inline",
+                       help="inline: this process; local: one subprocess per piece; slurm: submitit job arrays")
+    sweep.add_argument("--shard", help="i/n: run shard i (0-based) of n; shards share pools and the base via file locks")
+    sweep.add_argument("--workers", type=int, default=1, help="--executor local: processes at once")
+    sweep.set_defaults(func=_cmd_sweep)
+
     quick = sub.add_parser("quickstart", help="the whole path on the embedded model and the bundled sample")
     quick.add_argument("--config", help="pipeline YAML (default: built-in quickstart settings)")
     quick.add_argument("--out", default="out/quickstart")
@@ -308,15 +353,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], None] = args.func
+def guarded(call: Callable[[], object]) -> int:
+    """Run `call`; a UserError becomes one line on stderr and exit status 2, never a traceback."""
     try:
-        func(args)
+        call()
     except UserError as exc:
         print(f"bias-inheritance: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], None] = args.func
+    return guarded(lambda: func(args))
 
 
 if __name__ == "__main__":

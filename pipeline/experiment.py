@@ -1,8 +1,12 @@
-"""The experiment schema: one YAML file describes a grid of runs (bias type × γ × mitigation × seed).
+"""The experiment schema: one YAML file describes a grid of runs (culture × bias type × γ × mitigation × seed).
 
-Each axis is a list; a scalar is a one-item list, so the quickstart's single run and a paper-sized
-grid share one schema, and the grid runner iterates `cells()`. Everything is validated on load,
-types included, and `check_feasible` proves the plan can succeed before any model is loaded.
+Each axis is a list; a scalar is a one-item list, so a single run and a paper-sized grid share one
+schema, and the sweep (pipeline/sweep.py) iterates `cells()`. Everything is validated on load, types
+included, and `check_feasible` proves the plan can succeed before any model is loaded.
+
+γ = 0 is the control: its training set holds only D_o rows, the same for every bias type, and token
+and mask change nothing without augmented rows. So `cells()` gives one control cell per seed and
+culture (and so per preset), with no bias type and mitigation "none", trained once.
 """
 
 from __future__ import annotations
@@ -17,15 +21,25 @@ import yaml
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, PositiveInt,
                       ValidationError, ValidationInfo, field_validator)
 
+from bias_inheritance import vocab
 from bias_inheritance.device import DEVICES
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_yaml_mapping
 from bias_inheritance.schema import FORMAT_CHOICES
 from bias_inheritance.settings import describe_validation_error
+from generators.backends import BACKENDS
 from generators.bias_types import parse_bias_type
+from generators.requests import BIASES
 from trainers.config import MITIGATIONS, TrainSettings
+from trainers.presets import PRESETS
 
 DATA_CHOICES = ("sample", "hub")
+CONTROL_MITIGATION = "none"  # with no augmented rows every mitigation trains the same adapter as "none"
+DEFAULT_PRESET = "default"  # the key of a `train.preset` mapping that covers every culture not named
+# The tasks a bias is evaluated on when `evaluation.tasks` is not set (SPEC §4).
+DEFAULT_TASKS: dict[str, list[str]] = {"gender": ["bias_inheritance_gender_bios"], "culture": ["bias-inheritance-culture"]}
+# Configs shipped as package data (pipeline/configs/<name>.yaml), named on the command line.
+SHIPPED = ("quickstart", "paper-gender", "paper-culture")
 
 
 def _as_list(value: Any) -> Any:
@@ -58,6 +72,8 @@ class GenerationSection(_Section):
     batch_size: PositiveInt = 8
     max_new_tokens: PositiveInt = 160
     temperature: float = Field(default=0.7, ge=0)
+    backend: Literal[BACKENDS] = "hf"  # hf (transformers), vllm (GPU) or openai (an OpenAI-compatible server)
+    base_url: str | None = None  # the server of backend openai
 
     @field_validator("bias_type", mode="before")
     @classmethod
@@ -85,7 +101,7 @@ class MixSection(_Section):
 
 
 class EvaluationSection(_Section):
-    tasks: list[str] = Field(default_factory=lambda: ["bias_inheritance_gender_bios"])
+    tasks: list[str] | None = None  # default: DEFAULT_TASKS of the experiment's bias
     limit: PositiveFloat | None = None
     batch_size: PositiveInt = 8
     format: Literal[FORMAT_CHOICES] = "auto"
@@ -93,7 +109,7 @@ class EvaluationSection(_Section):
     @field_validator("tasks", mode="before")
     @classmethod
     def _task_list(cls, value: Any) -> Any:
-        return _as_list(value)
+        return None if value is None else _as_list(value)
 
 
 class RoundsSection(_Section):
@@ -122,6 +138,8 @@ class Experiment(_Section):
     """A validated experiment file. `train` holds TrainSettings fields; its `mitigation` is an axis."""
 
     model: str = "embedded"
+    bias: Literal[BIASES] = "gender"
+    cultures: list[str] | None = None  # culture runs: one adapter per culture (default: all four); gender: unset
     data: str = "sample"
     device: Literal[DEVICES] = "auto"  # for generation, training and evaluation
     seed: IntAxis = Field(default_factory=lambda: [0])
@@ -138,6 +156,19 @@ class Experiment(_Section):
             raise ValueError(f"{value!r} is neither {' nor '.join(DATA_CHOICES)} nor an existing folder")
         return value
 
+    @field_validator("cultures", mode="before")
+    @classmethod
+    def _culture_list(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        if info.data.get("bias") != "culture":
+            raise ValueError("only a culture run (bias: culture) trains one adapter per culture")
+        cultures = _unique([str(c).lower() for c in _as_list(value)])
+        for culture in cultures:
+            if culture not in vocab.CULTURES:
+                raise ValueError(f"unknown culture {culture!r} (use one of: {', '.join(vocab.CULTURES)})")
+        return cultures
+
     @field_validator("train", mode="before")
     @classmethod
     def _train_settings(cls, value: Any, info: ValidationInfo) -> dict[str, Any]:
@@ -148,41 +179,95 @@ class Experiment(_Section):
         for mitigation in mitigations:
             if mitigation not in MITIGATIONS:
                 raise ValueError(f"unknown mitigation {mitigation!r} (use one of: {', '.join(MITIGATIONS)})")
-        # Type- and value-check the remaining settings now, once per mitigation.
+        presets = _preset_map(value.get("preset"))
+        running = set(info.data.get("cultures") or vocab.CULTURES) if info.data.get("bias") == "culture" else set()
+        stray = sorted(set(presets) - running - {DEFAULT_PRESET})
+        if stray:
+            raise ValueError(f"preset names {', '.join(stray)}, which this experiment does not train "
+                             f"(use {DEFAULT_PRESET}{''.join(', ' + c for c in sorted(running))})")
+        # Type- and value-check the remaining settings now, once per mitigation and preset.
         where = (info.context or {}).get("where", "config")
         for mitigation in mitigations:
-            TrainSettings.from_dict({**value, "mitigation": mitigation}, where, prefix="train.")
+            for name in set(presets.values()) or {None}:
+                TrainSettings.from_dict({**value, "preset": name, "mitigation": mitigation}, where, prefix="train.")
         return {**value, "mitigation": mitigations}
 
     @property
     def mitigations(self) -> list[str]:
         return list(self.train["mitigation"])
 
-    def train_settings(self, mitigation: str, seed: int) -> TrainSettings:
-        """The training settings of one cell (its mitigation and seed)."""
-        settings = {"device": self.device, **self.train, "mitigation": mitigation, "seed": seed}
+    @property
+    def culture_axis(self) -> list[str | None]:
+        """The cultures trained apart (culture runs), or [None] (gender runs)."""
+        if self.bias != "culture":
+            return [None]
+        return list(self.cultures or vocab.CULTURES)
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.evaluation.tasks or DEFAULT_TASKS[self.bias])
+
+    def preset_for(self, culture: str | None) -> str | None:
+        """The training preset of a culture's adapters (a mapping names cultures, `default` the rest)."""
+        presets = _preset_map(self.train.get("preset"))
+        if not presets:
+            return None
+        return presets.get(culture or DEFAULT_PRESET, presets.get(DEFAULT_PRESET))
+
+    def train_settings(self, mitigation: str, seed: int, culture: str | None = None) -> TrainSettings:
+        """The training settings of one cell (its mitigation, seed and culture's preset)."""
+        settings = {"device": self.device, **self.train, "preset": self.preset_for(culture),
+                    "mitigation": mitigation, "seed": seed}
         return TrainSettings.from_dict(settings, "config section 'train'", prefix="train.")
 
     def cells(self) -> list["Cell"]:
-        """Every run of the grid, in a fixed order."""
-        return [
-            Cell(bias_type=b, gamma=g, mitigation=m, seed=s)
-            for s, b, g, m in itertools.product(self.seed, self.generation.bias_type, self.mix.gamma, self.mitigations)
-        ]
+        """Every run of the grid, in a fixed order; γ = 0 is one control cell per seed and culture."""
+        cells: list[Cell] = []
+        for s, c in itertools.product(self.seed, self.culture_axis):
+            if 0.0 in self.mix.gamma:
+                cells.append(Cell(bias_type=None, gamma=0.0, mitigation=CONTROL_MITIGATION, seed=s, culture=c))
+            cells += [Cell(bias_type=b, gamma=g, mitigation=m, seed=s, culture=c)
+                      for b, g, m in itertools.product(self.generation.bias_type, self.mix.gamma, self.mitigations)
+                      if g != 0.0]
+        return cells
+
+
+def _preset_map(value: Any) -> dict[str, str]:
+    """`train.preset` as {culture or "default": preset}: a name applies to every culture."""
+    if value is None:
+        return {}
+    mapping = value if isinstance(value, dict) else {DEFAULT_PRESET: value}
+    out = {}
+    for culture, name in mapping.items():
+        culture = str(culture).lower()
+        if culture != DEFAULT_PRESET and culture not in vocab.CULTURES:
+            raise ValueError(f"preset: unknown culture {culture!r} (use {DEFAULT_PRESET} or one of: {', '.join(vocab.CULTURES)})")
+        if name not in PRESETS:
+            raise ValueError(f"unknown training preset {name!r} (use one of: {', '.join(PRESETS)})")
+        out[culture] = name
+    return out
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One run of the grid."""
+    """One run of the grid. The control (γ = 0) has no bias type: its training set is D_o rows only."""
 
-    bias_type: int
+    bias_type: int | None
     gamma: float
     mitigation: str
     seed: int
+    culture: str | None = None
+
+    @property
+    def is_control(self) -> bool:
+        return self.bias_type is None
 
     @property
     def label(self) -> str:
-        return f"type{self.bias_type}-gamma{self.gamma:g}-{self.mitigation}-seed{self.seed}"
+        culture = f"-{self.culture}" if self.culture else ""
+        if self.is_control:
+            return f"control{culture}-seed{self.seed}"
+        return f"type{self.bias_type}-gamma{self.gamma:g}-{self.mitigation}{culture}-seed{self.seed}"
 
 
 def load_experiment(raw: Any, where: str = "config") -> Experiment:
@@ -203,6 +288,22 @@ def experiment_from_yaml(path: Path) -> Experiment:
     return load_experiment(read_yaml_mapping(Path(path)), where=str(path))
 
 
+def shipped_experiment(name: str) -> Experiment:
+    """A config shipped as package data (`SHIPPED`)."""
+    text = resources.files("pipeline.configs").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    return load_experiment(yaml.safe_load(text), where=f"built-in {name} config")
+
+
+def load_config(config: str | Path) -> Experiment:
+    """A shipped config by name (`quickstart`, `paper-gender`, `paper-culture`) or a YAML file by path."""
+    if str(config) in SHIPPED:
+        return shipped_experiment(str(config))
+    path = Path(config).expanduser()
+    if not path.is_file():
+        raise UserError(f"No config named {str(config)!r} and no such file.",
+                        f"name a shipped config ({', '.join(SHIPPED)}) or pass a YAML file's path.")
+    return experiment_from_yaml(path)
+
+
 def quickstart_experiment() -> Experiment:
-    text = resources.files("pipeline.configs").joinpath("quickstart.yaml").read_text(encoding="utf-8")
-    return load_experiment(yaml.safe_load(text), where="built-in quickstart config")
+    return shipped_experiment("quickstart")

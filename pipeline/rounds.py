@@ -37,7 +37,7 @@ def run_rounds(experiment: Experiment, run_dir: Path) -> dict[str, Path]:
         update={"bias_type": [round_cell.bias_type]}), "mix": experiment.mix.model_copy(
         update={"gamma": [round_cell.gamma]}), "seed": [seed]}), gender.load_split("train", data_dir))
     metadata = {data_dir_key("gender"): str(data_dir)}
-    tasks = check_tasks(experiment.evaluation.tasks, metadata)
+    tasks = check_tasks(experiment.tasks, metadata)
     model = resolve_model(experiment.model)
     evaluation = experiment.evaluation
 

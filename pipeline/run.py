@@ -1,27 +1,34 @@
-"""An experiment, stage by stage: data -> D_a -> D -> LoRA -> lm-eval -> leaderboard, for every cell.
+"""An experiment, stage by stage: data -> D_a -> D -> LoRA -> lm-eval, one function per piece of work.
 
 Every check that can fail runs before the first model loads: the config's types and values, the
 task names, the data each task reads, and the plan itself (enough generated rows for |D| and γ).
 Every stage writes a card keyed by all of its inputs and reuses its output only on an exact match;
-an output made from other inputs stops the run with a line naming what differs.
+an output made from other inputs stops the run with a line naming what differs. The sweep
+(pipeline/sweep.py) decides which pieces run where; this module only knows how to make each one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any, Callable
 
 from bias_inheritance import cards
-from bias_inheritance.data import gender
+from bias_inheritance.data import gender, opinions
 from bias_inheritance.errors import UserError
+from bias_inheritance.io import content_hash, write_jsonl
 from bias_inheritance.model import resolve_model
 from bias_inheritance.schema import data_dir_key
-from generators.augment import GenerationSettings, generate_gender_augmentation
-from generators.gender import GENDER_BIAS
+from generators.augment import GenerationSettings, bias_named, generate_augmentation
+from generators.grid import gamma_text
 from generators.mixing import mix, mix_and_write
 from pipeline.experiment import Cell, Experiment
 
 STALE_FIX = "pass another --out for the changed experiment, or delete that output to rebuild it."
+# The control's D_a: an empty augmentation set of the experiment's bias, so the γ = 0 mix (and so
+# the control's training) depends on no bias type's generations.
+CONTROL_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -30,19 +37,42 @@ class Paths:
 
     root: Path
 
-    @property
-    def data(self) -> Path:
-        return self.root / "data" / "gender"
+    def data(self, family: str = "gender") -> Path:
+        return self.root / "data" / family
+
+    def original(self, culture: str) -> Path:
+        """A culture's D_o: its rows of the prepared opinions (one adapter per culture)."""
+        return self.root / "data" / f"opinions-{culture}.jsonl"
 
     def augmented(self, bias_type: int, seed: int) -> Path:
         return self.root / "augmented" / f"type{bias_type}-seed{seed}.jsonl"
 
+    @property
+    def control_augmented(self) -> Path:
+        return self.root / "augmented" / "control-empty.jsonl"
+
+    def mixed(self, cell: Cell) -> Path:
+        """D of a cell; shared by the mitigations of one bias type, γ, seed and culture."""
+        source = "control" if cell.is_control else f"type{cell.bias_type}"
+        culture = f"-{cell.culture}" if cell.culture else ""
+        return self.root / "mixes" / f"{source}{culture}-seed{cell.seed}" / f"gamma_{gamma_text(cell.gamma)}.jsonl"
+
     def cell(self, cell: Cell) -> Path:
         return self.root / "cells" / cell.label
 
+    def adapter(self, cell: Cell) -> Path:
+        return self.cell(cell) / "adapter"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results"
+
     @property
     def base_results(self) -> Path:
-        return self.root / "results" / "base.json"
+        return self.results / "base.json"
+
+    def cell_results(self, cell: Cell) -> Path:
+        return self.results / f"{cell.label}.json"
 
     @property
     def evaluations(self) -> Path:
@@ -58,39 +88,128 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def prepare_data(experiment: Experiment, folder: Path) -> Path:
-    """The run's own copy of the gender data (a sample run never replaces real prepared data).
+def _source_kind(experiment: Experiment) -> dict[str, Any]:
+    return {"sample": {"sample": True}, "hub": {}}.get(experiment.data, {"from_dir": Path(experiment.data).expanduser()})
 
-    Reused only when its card has the same key: changing `data:` never keeps the old rows.
-    """
-    kind = {"sample": {"sample": True}, "hub": {}}.get(experiment.data, {"from_dir": Path(experiment.data).expanduser()})
-    seed = experiment.seed[0]
-    inputs = gender.prepare_inputs(**kind, seed=seed)
+
+def _prepared_copy(experiment: Experiment, folder: Path, prepare_inputs: Callable[..., dict],
+                   prepare: Callable[..., Any]) -> Path:
+    """The run's own copy of a data family, reused only when its card has the same key."""
+    kind, seed = _source_kind(experiment), experiment.seed[0]
+    inputs = prepare_inputs(**kind, seed=seed)
     state = cards.check_reuse(folder, "prepare", cards.stage_key("prepare", inputs), inputs,
                               what="Prepared data", fix=STALE_FIX)
     if state != "complete":
-        gender.prepare_gender(**kind, seed=seed, out_dir=folder)
+        prepare(**kind, seed=seed, out_dir=folder)
     return folder
 
 
+def prepare_data(experiment: Experiment, folder: Path) -> Path:
+    """The run's own copy of the gender data (a sample run never replaces real prepared data);
+    changing `data:` never keeps the old rows."""
+    return _prepared_copy(experiment, folder, gender.prepare_inputs, gender.prepare_gender)
+
+
+def prepare_opinions(experiment: Experiment, folder: Path) -> Path:
+    """The run's own copy of the culture fine-tuning data (GlobalOpinionQA)."""
+    return _prepared_copy(experiment, folder, opinions.prepare_inputs, opinions.prepare_opinions)
+
+
+def prepare_run_data(experiment: Experiment, paths: Paths) -> dict[str, Any]:
+    """Prepare the data the run trains on; returns the lm-eval metadata pointing the tasks at it."""
+    if experiment.bias == "gender":
+        return {data_dir_key("gender"): str(prepare_data(experiment, paths.data("gender")))}
+    folder = prepare_opinions(experiment, paths.data("opinions"))
+    rows = opinions.load_split("train", folder)
+    for culture in experiment.culture_axis:
+        path = paths.original(culture)
+        own = [r for r in rows if r["culture"] == culture]
+        if not path.is_file() or content_hash(own) != content_hash(_read_rows(path)):
+            write_jsonl(path, own)
+    metadata: dict[str, Any] = {}
+    if experiment.data == "sample":  # the culture tasks' bundled sample, in the run folder
+        from bias_inheritance.data import culture
+
+        target = paths.data("culture")
+        if (cards.read_card(cards.card_path(target)) or {}).get("status") != "complete":
+            culture.prepare_culture(sample=True, out_dir=target)
+        metadata[data_dir_key("culture")] = str(target)
+    return metadata
+
+
+def _read_rows(path: Path) -> list[dict]:
+    from bias_inheritance.io import read_jsonl
+
+    return read_jsonl(path)
+
+
 def generation_settings(experiment: Experiment, bias_type: int, seed: int, adapter: Path | None = None) -> GenerationSettings:
-    """The generation settings of one cell or round (`adapter`: a previous round's model)."""
+    """The generation settings of one pool or round (`adapter`: a previous round's model)."""
     generation = experiment.generation
     return GenerationSettings(
-        bias_type=bias_type, count=generation.count, model=experiment.model, seed=seed,
+        bias=experiment.bias, bias_type=bias_type, count=generation.count, model=experiment.model, seed=seed,
         batch_size=generation.batch_size, max_new_tokens=generation.max_new_tokens, temperature=generation.temperature,
-        device=experiment.device, adapter=str(adapter) if adapter else None,
+        backend=generation.backend, base_url=generation.base_url, device=experiment.device,
+        adapter=str(adapter) if adapter else None,
     )
 
 
+def generation_options(experiment: Experiment, paths: Paths) -> tuple[dict[str, Any], dict[str, cards.Parent] | None]:
+    """The options and parents a bias's requests are built from (culture: the prepared questions)."""
+    if experiment.bias != "culture":
+        return {}, None
+    folder = paths.data("opinions")
+    return {"questions": opinions.load_split("train", folder)}, {"questions": cards.parent("questions", folder)}
+
+
+def generate_pool(experiment: Experiment, paths: Paths, bias_type: int, seed: int, adapter: Path | None = None,
+                  out: Path | None = None) -> Path:
+    """D_a of one bias type and seed: one pool that every γ, mitigation and culture of the sweep cuts from."""
+    out = out or paths.augmented(bias_type, seed)
+    options, parents = generation_options(experiment, paths)
+    generate_augmentation(bias_named(experiment.bias), generation_settings(experiment, bias_type, seed, adapter), out,
+                          options=options, parents=parents)
+    return out
+
+
+def control_augmented(experiment: Experiment, paths: Paths) -> Path:
+    """The control's D_a: no rows, with a card naming only the bias, so γ = 0 shares no bias type's key."""
+    out = paths.control_augmented
+    inputs = {"bias": experiment.bias, "count": 0, "control": True, "version": CONTROL_VERSION}
+    key = cards.stage_key("generate", inputs)
+    if cards.check_reuse(out, "generate", key, inputs, what="Control set", fix=STALE_FIX) != "complete":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_jsonl(out, [])
+        cards.write_card(out, "generate", inputs, status="complete",
+                         summary={"rows": 0, "usable": 0, "content_sha256": content_hash([]),
+                                  "note": "the γ = 0 control: D holds D_o rows only"})
+    return out
+
+
+def mix_cell(experiment: Experiment, paths: Paths, cell: Cell) -> Path:
+    """D of a cell, cut from its pool (the control: from the empty set) at its γ."""
+    augmented = control_augmented(experiment, paths) if cell.is_control else paths.augmented(cell.bias_type, cell.seed)
+    original = paths.original(cell.culture) if cell.culture else paths.data("gender")
+    out = paths.mixed(cell)
+    mixed = mix_and_write(augmented, out, cell.gamma, experiment.mix.total, cell.seed, original=original)
+    _say(f"      D {cell.label}: {len(mixed.rows)} rows, sha256 {mixed.content_sha256[:12]}")
+    return out
+
+
 def check_feasible(experiment: Experiment, original: list[dict]) -> None:
-    """Prove every cell's mix can be built from the rows generation will write, before generating.
+    """Prove every gender cell's mix can be built from the rows generation will write, before generating.
 
     Mixing is run on stand-ins (one per generation prompt, as the generator will write), so the
     check uses exactly the quotas the real mix will use. Empty generations can still fall short;
-    those are counted when the real mix is built.
+    those are counted when the real mix is built. Culture pools are checked when they are mixed.
     """
+    if experiment.bias != "gender":
+        return
+    from generators.gender import GENDER_BIAS
+
     for cell in experiment.cells():
+        if cell.is_control:
+            continue
         requests = GENDER_BIAS.requests(cell.bias_type, experiment.generation.count, cell.seed, {})
         stand_ins = [{"id": r.id, "text": "x", "profession": r.fields["profession"], "gender": "unknown",
                       "bias_type": cell.bias_type} for r in requests]
@@ -107,52 +226,58 @@ def check_feasible(experiment: Experiment, original: list[dict]) -> None:
             ) from None
 
 
-def run_experiment(experiment: Experiment, run_dir: Path) -> dict[str, Path]:
-    """Run every cell of `experiment` into `run_dir`; returns the paths a person will want to open."""
-    from evaluation.evaluate import check_tasks, evaluate_model
-    from leaderboard.build import build_leaderboard
-    from trainers.train import train_lora
+@dataclass
+class Stages:
+    """Everything one process needs to make any piece of a run; checks once, loads the model once."""
 
-    paths = Paths(Path(run_dir))
-    evaluation = experiment.evaluation
-    steps = 6
-    _say(f"[1/{steps}] checks: config, tasks, data, plan ({len(experiment.cells())} cell(s))")
-    data_dir = prepare_data(experiment, paths.data)
-    _say(f"      gender data: {gender.load_source(data_dir).label}")
-    check_feasible(experiment, gender.load_split("train", data_dir))
-    metadata = {data_dir_key("gender"): str(data_dir)}
-    tasks = check_tasks(evaluation.tasks, metadata)  # names, globs and every task's data, before any model
-    _say(f"[2/{steps}] model")
-    model = resolve_model(experiment.model)
-    _say(f"      {model}")
+    experiment: Experiment
+    paths: Paths
 
-    def evaluate(adapter: Path | None, out: Path, label: str, role: str) -> Path:
-        return evaluate_model(model, tasks, out, adapter=adapter, limit=evaluation.limit, batch_size=evaluation.batch_size,
-                              device=experiment.device, metadata=metadata, label=label, role=role,
-                              prompt_format=evaluation.format, store=paths.evaluations)
+    @cached_property
+    def metadata(self) -> dict[str, Any]:
+        metadata = prepare_run_data(self.experiment, self.paths)
+        if self.experiment.bias == "gender":
+            check_feasible(self.experiment, gender.load_split("train", self.paths.data("gender")))
+        return metadata
 
-    _say(f"[3/{steps}] evaluate the base model")
-    results = [evaluate(None, paths.base_results, "base", "base")]
-    outputs: dict[str, Path] = {"data": data_dir, "base results": paths.base_results}
-    for number, cell in enumerate(experiment.cells(), start=1):
-        _say(f"[4/{steps}] cell {number}/{len(experiment.cells())} {cell.label}: generate D_a, mix, fine-tune")
-        augmented_path = paths.augmented(cell.bias_type, cell.seed)
-        generate_gender_augmentation(generation_settings(experiment, cell.bias_type, cell.seed), augmented_path)
-        cell_dir = paths.cell(cell)
-        mixed = mix_and_write(augmented_path, cell_dir / "mixed.jsonl", cell.gamma, experiment.mix.total, cell.seed,
-                              original=data_dir)
-        _say(f"      D: {len(mixed.rows)} rows, sha256 {mixed.content_sha256[:12]}, "
-             f"augmented genders {mixed.counts['augmented_gender']}")
-        train_lora(model, cell_dir / "mixed.jsonl", cell_dir / "adapter", experiment.train_settings(cell.mitigation, cell.seed))
-        _say(f"[5/{steps}] cell {number}: evaluate the fine-tuned model")
-        results.append(evaluate(cell_dir / "adapter", cell_dir / "results.json", f"lora-{cell.label}", "finetuned"))
-        outputs[f"{cell.label} results"] = cell_dir / "results.json"
-    _say(f"[6/{steps}] leaderboard")
-    markdown, csv = build_leaderboard(results, paths.leaderboard, base="base")
-    outputs.update({"leaderboard": markdown, "leaderboard_csv": csv})
-    _say("")
-    _say(markdown.read_text(encoding="utf-8"))
-    _say("Outputs (`bias-inheritance show PATH` prints what each was made from):")
-    for name, path in outputs.items():
-        _say(f"  {name:28s} {path}")
-    return outputs
+    @cached_property
+    def tasks(self) -> list[str]:
+        from evaluation.evaluate import check_tasks
+
+        return check_tasks(self.experiment.tasks, self.metadata)  # names, globs and every task's data
+
+    @cached_property
+    def model(self) -> str:
+        return resolve_model(self.experiment.model)
+
+    def generate(self, bias_type: int, seed: int) -> Path:
+        _ = self.metadata
+        return generate_pool(self.experiment, self.paths, bias_type, seed)
+
+    def evaluate(self, adapter: Path | None, out: Path, label: str, role: str) -> Path:
+        from evaluation.evaluate import evaluate_model
+
+        evaluation = self.experiment.evaluation
+        return evaluate_model(self.model, self.tasks, out, adapter=adapter, limit=evaluation.limit,
+                              batch_size=evaluation.batch_size, device=self.experiment.device, metadata=self.metadata,
+                              label=label, role=role, prompt_format=evaluation.format, store=self.paths.evaluations)
+
+    def base(self) -> Path:
+        return self.evaluate(None, self.paths.base_results, "base", "base")
+
+    def mix(self, cell: Cell) -> Path:
+        """D of one cell (its pool must exist: the sweep makes it first)."""
+        _ = self.metadata
+        return mix_cell(self.experiment, self.paths, cell)
+
+    def train(self, cell: Cell) -> Path:
+        """Fine-tune one cell on its D (made by `mix`)."""
+        from trainers.train import train_lora
+
+        train_lora(self.model, self.paths.mixed(cell), self.paths.adapter(cell),
+                   self.experiment.train_settings(cell.mitigation, cell.seed, cell.culture))
+        return self.paths.adapter(cell)
+
+    def evaluate_cell(self, cell: Cell) -> Path:
+        role = "control" if cell.is_control else "finetuned"
+        return self.evaluate(self.paths.adapter(cell), self.paths.cell_results(cell), f"lora-{cell.label}", role)

@@ -3,7 +3,7 @@
 import pytest
 
 from bias_inheritance.errors import UserError
-from pipeline.experiment import Cell, load_experiment, quickstart_experiment
+from pipeline.experiment import Cell, load_config, load_experiment, quickstart_experiment
 
 
 def _error(raw) -> str:
@@ -51,4 +51,31 @@ def test_unknown_keys_are_named():
 def test_quickstart_config_is_packaged_and_valid():
     experiment = quickstart_experiment()
     assert experiment.model == "embedded" and experiment.data == "sample"
-    assert [(c.bias_type, c.gamma) for c in experiment.cells()] == [(4, 0.5)]
+    cells = experiment.cells()
+    assert cells[0] == Cell(None, 0.0, "none", 0) and cells[0].label == "control-seed0"
+    assert {(c.bias_type, c.gamma, c.mitigation) for c in cells[1:]} == {
+        (t, g, m) for t in (4, 6) for g in (0.25, 0.5) for m in ("none", "mask")}
+    settings = experiment.train_settings("mask", 0)
+    assert (settings.epochs, settings.max_length, settings.learning_rate) == (1.0, 256, 2e-4)  # config over preset
+
+
+def test_gamma_zero_is_one_control_per_seed_and_culture():
+    experiment = load_experiment({"bias": "culture", "cultures": ["arabic", "spanish"], "seed": [0, 1],
+                                  "generation": {"bias_type": [1, 4]}, "mix": {"gamma": [0, 0.2]},
+                                  "train": {"mitigation": ["none", "loss"]}})
+    controls = [c for c in experiment.cells() if c.is_control]
+    assert [c.label for c in controls] == ["control-arabic-seed0", "control-spanish-seed0", "control-arabic-seed1",
+                                           "control-spanish-seed1"]
+    assert len(experiment.cells()) == 2 * 2 * (1 + 2 * 1 * 2)  # seeds × cultures × (control + types × γ>0 × mitigations)
+    assert experiment.tasks == ["bias-inheritance-culture"]
+
+
+def test_shipped_paper_configs_and_per_culture_presets():
+    gender = load_config("paper-gender")
+    assert len(gender.cells()) == 7 * 4 * 4 + 1 and gender.preset_for(None) == "paper-gender"
+    culture = load_config("paper-culture")
+    assert culture.culture_axis == ["arabic", "chinese", "portuguese", "spanish"]
+    assert culture.train_settings("none", 0, "arabic").epochs == 5.0  # SPEC §3: Arabic 5 epochs, the others 3
+    assert culture.train_settings("none", 0, "chinese").epochs == 3.0
+    assert culture.train_settings("none", 0, "chinese").learning_rate == 1e-6
+    assert culture.generation.backend == "vllm"

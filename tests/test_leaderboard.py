@@ -432,7 +432,6 @@ def test_qualifiers_always_fold_into_their_measurement(name, filter_name, value,
 
 def test_header_names_versions_time_and_every_input(tmp_path):
     base = results_file(tmp_path / "r" / "results_base.json", {BIOS: bios(0.5, 0.6, 0.4)})
-    (tmp_path / "r" / "notes.json").write_text("{}")
     (tmp_path / "r" / "card.json").write_text("{}")  # cards are passed over, not reported
     md, _ = build_leaderboard([tmp_path / "r", base], tmp_path / "board")  # the file twice: one run
     text = md.read_text(encoding="utf-8")
@@ -442,7 +441,25 @@ def test_header_names_versions_time_and_every_input(tmp_path):
         rf"\(lm-eval {re.escape(versions['lm-eval'])}\) from 1 results file\(s\):$", text, flags=re.M)
     assert md_table(text, "results file(s):\n") == [{
         "run": "model-7b", "results file": str(base), "sha256": sha256_file(base)[:12] + "…", "card": "–", "card key": "–"}]
-    assert f"Skipped 1 JSON file(s) that are not lm-eval results: {tmp_path / 'r' / 'notes.json'}" in text
+    assert "Skipped" not in text
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("notes.json", "{}", r"is not an lm-eval results file \(no 'results' mapping\)"),
+    ("eval.json", "{not json", "is not valid JSON"),
+    ("results_2026-01-01T00-00-00.json", '{"results": {"t": 3}}', r"results\['t'\] is not a mapping"),
+])
+def test_a_folder_with_a_corrupt_or_foreign_json_file_is_refused_naming_it(tmp_path, name, content, message):
+    results_file(tmp_path / "r" / "model" / "results_base.json", {BIOS: bios(0.5, 0.6, 0.4)})
+    bad = tmp_path / "r" / "model" / name
+    bad.write_text(content)
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "leaderboard.md").write_text("previous")
+    with pytest.raises(UserError, match=message) as caught:
+        build_leaderboard([tmp_path / "r"], board)
+    assert str(bad) in str(caught.value) and "\n" not in str(caught.value)
+    assert (board / "leaderboard.md").read_text() == "previous"
 
 
 @pytest.mark.parametrize("content,message", [

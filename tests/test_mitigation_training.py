@@ -93,12 +93,15 @@ def test_the_four_are_scored_and_shown_side_by_side(four, tiny_model_dir):
                 "--device", "cpu", "--label", label, "--out", str(out)]
         assert main(args + (["--adapter", str(adapter)] if adapter else [])) == 0
         results.append(str(out))
-    assert main(["leaderboard", *results, "--base", "base", "--out", str(root / "board")]) == 0
-    board = pd.read_csv(root / "board" / "leaderboard.csv").set_index("label")
-    assert sorted(board.index) == sorted(["base", *MITIGATIONS])
-    assert list(board.loc[list(MITIGATIONS), "mitigation"]) == list(MITIGATIONS)
-    assert board.loc[list(MITIGATIONS), "role"].eq("finetuned").all()
-    assert "mitigation" in (root / "board" / "leaderboard.md").read_text()
+    assert main(["leaderboard", "build", *results, "--out", str(root / "board")]) == 0
+    board = pd.read_csv(root / "board" / "leaderboard.csv")
+    runs = board.drop_duplicates("run").set_index("run")
+    assert sorted(runs.index) == sorted(["base", *MITIGATIONS])
+    assert list(runs.loc[list(MITIGATIONS), "mitigation"]) == list(MITIGATIONS)
+    assert runs.loc[list(MITIGATIONS), "role"].eq("finetuned").all() and runs.loc["base", "role"] == "base"
+    assert board.loc[board["role"] == "finetuned", "finetune_delta"].notna().all()  # each against the base
+    page = (root / "board" / "index.html").read_text()
+    assert all(f">{m}<" in page for m in MITIGATIONS)
 
 
 def test_a_checkpoint_resumes_only_under_its_own_key(four, tiny_model_dir, tmp_path, monkeypatch):

@@ -1,14 +1,17 @@
 """The whole path on the tiny model, its reuse rules, and the checks that run before any model loads."""
 
-import pandas as pd
+import json
+
 import pytest
 
 from bias_inheritance import cards
 from bias_inheritance.data import gender
 from bias_inheritance.errors import UserError
+from bias_inheritance.schema import PROVENANCE_KEY
 from pipeline import run as run_module
 from pipeline.experiment import load_experiment
-from pipeline.run import prepare_data, run_experiment
+from pipeline.run import prepare_data
+from pipeline.sweep import run_experiment
 from pipeline.show import render_chain
 
 
@@ -39,11 +42,9 @@ def test_whole_path_on_the_tiny_model_reuse_and_chain(tiny_model_dir, cache_dir,
     experiment = _experiment(tiny_model_dir)
     run = tmp_path / "run"
     outputs = run_experiment(experiment, run)
-    board = pd.read_csv(outputs["leaderboard_csv"])
-    assert list(board["role"]) == ["base", "finetuned"]
-    tuned = board.set_index("role").loc["finetuned"]
-    assert tuned["gamma"] == 0.5 and int(tuned["bias_type"]) == 4
-    assert "⚠" in outputs["leaderboard"].read_text()
+    roles = {name: json.loads(outputs[f"{name} results"].read_text())[PROVENANCE_KEY]["role"]
+             for name in ("base", "type4-gamma0.5-none-seed0")}
+    assert roles == {"base": "base", "type4-gamma0.5-none-seed0": "finetuned"}
     assert not (cache_dir / "data" / "gender").exists()  # the run's sample never touches the shared cache
 
     results = outputs["type4-gamma0.5-none-seed0 results"]

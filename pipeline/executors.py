@@ -1,0 +1,113 @@
+"""Where a sweep's pieces run: local subprocesses, or Slurm job arrays through `submitit` (an optional extra).
+
+Both run `pipeline.sweep_worker` on pieces of the same plan; claims (pipeline/claims.py) make any
+order safe, and the dependencies here only keep a worker from idling on a pool another worker makes:
+the generation pools (and the base evaluation and controls, which need no pool) go first, the cells
+after them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from bias_inheritance.errors import UserError
+
+if TYPE_CHECKING:
+    from pipeline.sweep import Plan
+
+SLURM_FOLDER = "slurm"
+# One GPU per job, an 8B LoRA cell's day; override with `parameters` (submitit's names, e.g. slurm_partition).
+SLURM_DEFAULTS: Mapping[str, Any] = {"gpus_per_node": 1, "tasks_per_node": 1, "timeout_min": 24 * 60,
+                                     "name": "bias-inheritance"}
+
+
+def waves(plan: "Plan", leaves: Sequence[str]) -> list[list[str]]:
+    """Pieces in two waves: first what needs nothing (the pools the leaves need, the base, the controls), then the rest."""
+    by_id = plan.by_id
+    pools = sorted({need for leaf in leaves for need in by_id[leaf].needs}, key=list(by_id).index)
+    first = pools + [leaf for leaf in leaves if not by_id[leaf].needs]
+    second = [leaf for leaf in leaves if by_id[leaf].needs]
+    return [wave for wave in (first, second) if wave]
+
+
+def worker_command(config: str | Path, out: Path, piece: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline.sweep_worker", "--config", str(config), "--out", str(out), "--piece", piece]
+
+
+def run_local(config: str | Path, out: Path, plan: "Plan", leaves: Sequence[str], *, workers: int = 1,
+              events: Callable[[Path], list[dict]]) -> list[str]:
+    """Each piece in its own process, up to `workers` at once, a piece started once what it needs is made.
+
+    Returns the pieces that ran (did work), read from the sweep's event log.
+    """
+
+    if workers < 1:
+        raise UserError(f"workers must be at least 1 (got {workers}).", "pass 1 or more.")
+    config = _portable(config)
+    before = len(events(out))
+    by_id = plan.by_id
+    pending = [piece for wave in waves(plan, leaves) for piece in wave]
+    finished: set[str] = set()
+    running: dict[str, subprocess.Popen] = {}
+    failed: list[str] = []
+    while pending or running:
+        for piece in [p for p in pending if set(by_id[p].needs) <= finished][: max(0, workers - len(running))]:
+            pending.remove(piece)
+            running[piece] = subprocess.Popen(worker_command(config, out, piece))
+        time.sleep(0.2)
+        for piece, process in list(running.items()):
+            if process.poll() is None:
+                continue
+            del running[piece]
+            if process.returncode:
+                failed.append(piece)
+            finished.add(piece)
+        if failed and not running:
+            break
+    if failed:
+        raise UserError(f"{len(failed)} piece(s) failed, first {failed[0]} (its error is printed above).",
+                        "fix it and run the sweep again: finished pieces are reused.")
+    return [e["piece"] for e in events(out)[before:] if e["event"] == "ran"]
+
+
+def _portable(config: str | Path) -> str:
+    """A config as another process (or node) names it: a shipped name, or an absolute path."""
+    from pipeline.experiment import SHIPPED
+
+    return str(config) if str(config) in SHIPPED else str(Path(config).expanduser().resolve())
+
+
+def run_slurm(config: str | Path, out: Path, plan: "Plan", leaves: Sequence[str], *, cluster: str | None = None,
+              parameters: Mapping[str, Any] | None = None,
+              piece_runner: Callable[[str, str, list[str]], list[str]]) -> list[str]:
+    """Submit the waves as job arrays (the cells' array depends on the pools' jobs) and wait for them.
+
+    `cluster`: submitit's executor ("slurm"; "local" or "debug" to try the graph without Slurm).
+    """
+    try:
+        import submitit
+    except ImportError:
+        raise UserError("--executor slurm needs submitit.", "pip install 'bias-inheritance[slurm]' (or submitit).") from None
+
+    config, out = _portable(config), Path(out).resolve()
+    executor = submitit.AutoExecutor(folder=out / "sweep" / SLURM_FOLDER, cluster=cluster)
+    executor.update_parameters(**{**SLURM_DEFAULTS, **(parameters or {})})
+    ran: list[str] = []
+    previous: list[Any] = []
+    for wave in waves(plan, leaves):
+        if previous and executor.cluster == "slurm":
+            ids = ":".join(str(job.job_id) for job in previous)
+            executor.update_parameters(slurm_additional_parameters={"dependency": f"afterok:{ids}"})
+        elif previous:  # no scheduler to hold the jobs back: wait here
+            ran += [piece for job in previous for piece in job.result()]
+            previous = []
+        with executor.batch():
+            jobs = [executor.submit(piece_runner, config, str(out), [piece]) for piece in wave]
+        print(f"[sweep] submitted {len(jobs)} job(s): {', '.join(wave[:4])}{' ...' if len(wave) > 4 else ''}", flush=True)
+        previous = (previous + jobs) if executor.cluster == "slurm" else jobs
+    ran += [piece for job in previous for piece in job.result()]
+    return ran
