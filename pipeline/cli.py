@@ -190,10 +190,10 @@ def _cmd_quickstart(args: argparse.Namespace) -> None:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
-    from pipeline.sweep import run_sweep
+    from pipeline.sweep import parse_slurm_parameters, run_sweep
 
     run_sweep(args.config, Path(args.out), dry_run=args.dry_run, executor=args.executor, shard=args.shard,
-              workers=args.workers)
+              workers=args.workers, slurm_parameters=parse_slurm_parameters(args.slurm))
 
 
 def _cmd_rounds(args: argparse.Namespace) -> None:
@@ -344,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="inline: this process; local: one subprocess per piece; slurm: submitit job arrays")
     sweep.add_argument("--shard", help="i/n: run shard i (0-based) of n; shards share pools and the base via file locks")
     sweep.add_argument("--workers", type=int, default=1, help="--executor local: processes at once")
+    sweep.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
+                       help="--executor slurm: a submitit parameter, e.g. slurm_partition=gpu, gpus_per_node=1, "
+                            "timeout_min=240 (repeatable)")
     sweep.set_defaults(func=_cmd_sweep)
 
     quick = sub.add_parser("quickstart", help="the whole path on the embedded model and the bundled sample")

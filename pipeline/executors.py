@@ -95,7 +95,12 @@ def run_slurm(config: str | Path, out: Path, plan: "Plan", leaves: Sequence[str]
 
     config, out = _portable(config), Path(out).resolve()
     executor = submitit.AutoExecutor(folder=out / "sweep" / SLURM_FOLDER, cluster=cluster)
-    executor.update_parameters(**{**SLURM_DEFAULTS, **(parameters or {})})
+    try:
+        executor.update_parameters(**{**SLURM_DEFAULTS, **(parameters or {})})
+    except (NameError, ValueError, TypeError) as exc:  # submitit names the unknown or ill-typed parameter
+        first = str(exc).splitlines()[0]
+        raise UserError(f"Bad Slurm parameter: {first}", "use submitit's names, e.g. slurm_partition, gpus_per_node, "
+                        "cpus_per_task, timeout_min, mem_gb.") from None
     ran: list[str] = []
     previous: list[Any] = []
     for wave in waves(plan, leaves):

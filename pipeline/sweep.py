@@ -292,8 +292,21 @@ def run_plan(experiment: Experiment, out: Path) -> dict[str, Path]:
     return outputs
 
 
+def parse_slurm_parameters(pairs: Iterable[str]) -> dict[str, Any]:
+    """`KEY=VALUE` strings -> submitit parameters (whole numbers become ints): `slurm_partition=gpu`,
+    `gpus_per_node=1`, `timeout_min=240`."""
+    parameters: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UserError(f"--slurm {pair!r} is not KEY=VALUE.", "pass e.g. --slurm slurm_partition=gpu --slurm gpus_per_node=1.")
+        value = value.strip()
+        parameters[key.strip()] = int(value) if value.isdigit() else value
+    return parameters
+
+
 def run_sweep(config: str | Path, out: Path, *, dry_run: bool = False, executor: str = "inline",
-              shard: str | None = None, workers: int = 1) -> dict[str, Any]:
+              shard: str | None = None, workers: int = 1, slurm_parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run (or with `dry_run` only describe) the sweep of `config` (a shipped name or a YAML path) into `out`.
 
     `executor`: inline (this process), local (a subprocess per piece, `workers` at once) or slurm
@@ -320,7 +333,7 @@ def run_sweep(config: str | Path, out: Path, *, dry_run: bool = False, executor:
     elif executor == "local":
         ran = executors.run_local(config, out, plan, leaves, workers=workers, events=read_events)
     else:
-        ran = executors.run_slurm(config, out, plan, leaves, piece_runner=run_piece)
+        ran = executors.run_slurm(config, out, plan, leaves, parameters=slurm_parameters, piece_runner=run_piece)
     summary = describe(plan)
     summary.update(ran=ran, seconds=round(time.monotonic() - started, 3), results=[str(p) for p in results_files(plan)])
     complete = all(p["state"] == "done" for p in summary["pieces"])

@@ -18,7 +18,7 @@ from bias_inheritance.cache import CACHE_ENV
 from bias_inheritance.errors import UserError
 from pipeline import executors
 from pipeline.experiment import load_config
-from pipeline.sweep import make_plan, parse_shard, read_events, run_piece, run_sweep
+from pipeline.sweep import make_plan, parse_shard, parse_slurm_parameters, read_events, run_piece, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -200,3 +200,19 @@ def test_bad_names_shards_and_executors(tmp_path):
     assert parse_shard("1/3") == (1, 3)
     with pytest.raises(UserError, match="Unknown executor 'ray'"):
         run_sweep("quickstart", tmp_path, executor="ray")
+
+
+def test_slurm_parameters_from_the_command_line():
+    assert parse_slurm_parameters(["slurm_partition=gpu", "gpus_per_node=1", "timeout_min = 240"]) == {
+        "slurm_partition": "gpu", "gpus_per_node": 1, "timeout_min": 240}
+    for bad in ("gpu", "=gpu", "slurm_partition="):
+        with pytest.raises(UserError, match="is not KEY=VALUE"):
+            parse_slurm_parameters([bad])
+
+
+def test_an_unknown_slurm_parameter_is_one_line(sweep):
+    pytest.importorskip("submitit")
+    plan = make_plan(load_config(sweep["config"]), sweep["out"])
+    with pytest.raises(UserError, match="Bad Slurm parameter: Parameter 'foo'"):
+        executors.run_slurm(sweep["config"], sweep["out"], plan, [], cluster="debug", parameters={"foo": 1},
+                            piece_runner=run_piece)
