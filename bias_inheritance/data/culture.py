@@ -33,7 +33,7 @@ from bias_inheritance.data.culture_registry import (
     CultureDataset,
     get_dataset,
 )
-from bias_inheritance.data.source_file import SOURCE_FILE, read_source
+from bias_inheritance.data.source_file import SOURCE_FILE, read_source, source_label
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import atomic_write_json, content_hash, parse_jsonl_lines, read_jsonl, write_jsonl
 
@@ -63,14 +63,11 @@ class CultureSource:
 
     @property
     def label(self) -> str:
-        if self.synthetic:
-            return f"{self.kind}:{self.location} (SYNTHETIC SAMPLE)"
-        if self.verified:
-            return f"{self.kind}:{self.location}"
         differ = sorted(key for key, record in self.datasets.items() if not record["verified"])
         problems = [f"{len(differ)} file(s) differ from their pinned checksums"] if differ else []
         problems += [f"{len(self.missing)} missing"] if self.missing else []
-        return f"{self.kind}:{self.location} (UNVERIFIED: {', '.join(problems)})"
+        unverified = None if self.verified else ", ".join(problems)
+        return source_label(self.kind, self.location, synthetic=self.synthetic, unverified=unverified)
 
 
 def culture_dir() -> Path:

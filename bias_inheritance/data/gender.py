@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from bias_inheritance import cache, vocab
 from bias_inheritance.errors import UserError
-from bias_inheritance.data.source_file import read_source, write_prepared
+from bias_inheritance.data.source_file import read_source, source_label, write_prepared
 from bias_inheritance.identity import folder_sha256
 from bias_inheritance.io import content_hash, parse_jsonl_lines, read_jsonl
 
@@ -59,8 +59,7 @@ class DataSource:
 
     @property
     def label(self) -> str:
-        tag = " (SYNTHETIC SAMPLE)" if self.synthetic else ""
-        return f"{self.kind}:{self.location}{tag}"
+        return source_label(self.kind, self.location, synthetic=self.synthetic)
 
 
 def gender_dir() -> Path:

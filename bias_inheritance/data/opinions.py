@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from bias_inheritance import cache, vocab
-from bias_inheritance.data.source_file import SOURCE_FILE, read_source, write_prepared
+from bias_inheritance.data.source_file import SOURCE_FILE, read_source, source_label, write_prepared
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import canonical_json
 from bias_inheritance.io import content_hash, parse_jsonl_lines, read_jsonl
@@ -405,12 +405,9 @@ class OpinionsSource:
 
     @property
     def label(self) -> str:
-        if self.synthetic:
-            return f"{self.kind}:{self.location} (SYNTHETIC SAMPLE)"
-        if self.verified:
-            return f"{self.kind}:{self.location}"
         why = "no pinned checksum" if self.pinned_sha256 is None else "differs from the pinned checksum"
-        return f"{self.kind}:{self.location} (UNVERIFIED: {why}; sha256 {self.raw_sha256[:12]})"
+        unverified = None if self.verified else f"{why}; sha256 {self.raw_sha256[:12]}"
+        return source_label(self.kind, self.location, synthetic=self.synthetic, unverified=unverified)
 
 
 def opinions_dir() -> Path:

@@ -14,6 +14,14 @@ SOURCE_FILE = "source.json"
 T = TypeVar("T")
 
 
+def source_label(kind: str, location: str, *, synthetic: bool = False, unverified: str | None = None) -> str:
+    """How every prepared family names its source: `kind:location`, tagged "(SYNTHETIC SAMPLE)" for
+    bundled sample data or "(UNVERIFIED: why)" for data whose checksums did not hold."""
+    if synthetic:
+        return f"{kind}:{location} (SYNTHETIC SAMPLE)"
+    return f"{kind}:{location}" + (f" (UNVERIFIED: {unverified})" if unverified is not None else "")
+
+
 def read_source(directory: Path, record: type[T], what: str, prepare: str, routes: str) -> T:
     """The source record of a prepared folder, or a one-line error saying how to prepare it.
 
