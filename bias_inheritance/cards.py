@@ -24,7 +24,8 @@ from bias_inheritance.provenance import package_versions
 from bias_inheritance.schema import CARD_SUFFIX, FOLDER_CARD
 
 CARD_VERSION = 1
-STAGES = ("prepare", "generate", "mix", "train", "evaluate", "rescore")
+# select: a subset of prepared rows (a culture's D_o); features, attribute, unlearn: BiasDiff (issue 11)
+STAGES = ("prepare", "select", "generate", "mix", "train", "features", "attribute", "unlearn", "evaluate", "rescore")
 
 Reuse = Literal["absent", "partial", "complete"]
 

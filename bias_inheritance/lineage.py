@@ -19,7 +19,7 @@ from bias_inheritance.io import content_hash
 from bias_inheritance.schema import RUN_PROVENANCE_FIELDS
 
 # Stages whose card summary holds `content_sha256` = io.content_hash of the rows of their output.
-ROW_STAGES = ("generate", "mix")
+ROW_STAGES = ("generate", "mix", "select")  # stages whose output is rows checked against their card
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 # Data families and the `--metadata` key that points a task at another prepared folder.
-DATA_FAMILIES: tuple[str, ...] = ("gender", "culture", "opinions")
+DATA_FAMILIES: tuple[str, ...] = ("gender", "culture", "opinions", "crows_pairs")
 DATA_DIR_KEYS: Mapping[str, str] = MappingProxyType({family: f"{family}_data_dir" for family in DATA_FAMILIES})
 
 # Card file names: `card.json` inside a folder output, `<name>.card.json` beside a file output.
@@ -52,15 +52,20 @@ RUN_PROVENANCE_FIELDS: tuple[str, ...] = (
     "data_sha256",  # content hash of the training set D (or of the evaluated data)
     "data_source",  # label of D_o's source; "(SYNTHETIC SAMPLE)" marks bundled sample data
     "bias",  # the bias family of D: "gender" or "culture"
+    "culture",  # a culture run's culture: the one whose D_o rows the adapter trains on (None for gender)
     "bias_type",  # bias type number of D_a (None for D_o only)
     "gamma",  # requested bias ratio
     "gamma_realised",  # |D_a| / |D| after rounding
     "mitigation",
     "round",
+    "continued",  # True when training continued an earlier adapter (a previous round's) instead of a fresh LoRA
     "seed",
     "format",  # prompt format, one of PROMPT_FORMATS
     "generator",  # identity of the model that generated D_a
 )
+
+# lm-eval model types an evaluation may use: transformers, or vLLM on a GPU (adapters as LoRA requests).
+EVAL_BACKENDS: tuple[str, ...] = ("hf", "vllm")
 
 # The `metadata:` key in a task YAML naming the data family the task reads (absent: none).
 TASK_DATA_FAMILY_KEY = "data_family"

@@ -21,6 +21,7 @@ slices, plus the `schema.PROVENANCE_KEY` block, and a card beside it.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import warnings
 from dataclasses import dataclass
@@ -29,12 +30,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from bias_inheritance import cards, schema
-from bias_inheritance.schema import AUTO_FORMAT
+from bias_inheritance.schema import AUTO_FORMAT, EVAL_BACKENDS
 from bias_inheritance.device import pick_device, train_dtype
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import input_key, model_identity
 from bias_inheritance.lineage import adapter_identity
-from bias_inheritance.io import atomic_write_text
+from bias_inheritance.io import atomic_write_text, read_json
 from bias_inheritance.model import resolve_model
 from bias_inheritance.provenance import package_versions
 from evaluation.console import quiet_repeats
@@ -111,6 +112,27 @@ def _limit(limit: float | None) -> float | int | None:
     return int(limit) if float(limit).is_integer() else float(limit)
 
 
+def check_backend(backend: str) -> None:
+    """An unknown backend, or vLLM where it is not installed: one line, before any model loads."""
+    if backend not in EVAL_BACKENDS:
+        raise UserError(f"Unknown evaluation backend {backend!r}.", f"use one of: {', '.join(EVAL_BACKENDS)}.")
+    if backend == "vllm" and importlib.util.find_spec("vllm") is None:
+        raise UserError("The vllm evaluation backend needs vLLM, which is not installed.",
+                        "pip install 'bias-inheritance[vllm]' on a GPU machine, or use the hf backend.")
+
+
+def lm_eval_model_args(run: "_Run") -> dict[str, Any]:
+    """lm-eval's model_args: HF loads the adapter with peft; vLLM serves it as a LoRA request, so its
+    rank limit is raised to the adapter's rank."""
+    args: dict[str, Any] = {"pretrained": run.resolved, "dtype": run.dtype}
+    if run.adapter and run.backend == "vllm":
+        rank = int(read_json(Path(run.adapter.path) / "adapter_config.json").get("r") or 16)
+        args.update(lora_local_path=str(run.adapter.path), max_lora_rank=max(16, rank))
+    elif run.adapter:
+        args["peft"] = str(run.adapter.path)
+    return args
+
+
 def run_lm_eval(**kwargs: Any) -> dict[str, Any] | None:
     """lm-eval's simple_evaluate (one seam, so tests can count evaluations)."""
     from lm_eval import simple_evaluate
@@ -131,6 +153,7 @@ class _Run:
     metadata: dict[str, Any]
     device: str
     dtype: str
+    backend: str = "hf"
 
     @property
     def parents(self) -> dict[str, cards.Parent]:
@@ -138,7 +161,7 @@ class _Run:
 
     @property
     def environment(self) -> dict[str, str]:
-        return {"device": self.device, "dtype": self.dtype}
+        return {"device": self.device, "dtype": self.dtype, "backend": self.backend}
 
     @cached_property
     def metadata_inputs(self) -> dict[str, Any]:
@@ -188,13 +211,17 @@ def evaluate_model(
     prompt_format: str = AUTO_FORMAT,
     store: str | Path | None = None,
     apply_chat_template: bool | None = None,
+    backend: str = "hf",
 ) -> Path:
     """Evaluate `model` (plus optional LoRA `adapter`) on `tasks`; write the results JSON atomically.
 
     `tasks` are task, group or tag names or globs; everything is checked (names, data, adapter,
     format) before any model is loaded. Tasks with a complete stored result of the same key are
-    reused. `apply_chat_template` is a deprecated alias of `prompt_format`.
+    reused. `apply_chat_template` is a deprecated alias of `prompt_format`. `backend` "vllm" scores
+    with lm-eval's vLLM model (the adapter served as a LoRA request); like the device, it is
+    recorded, not keyed: it moves scores by float rounding only.
     """
+    check_backend(backend)
     requested_format = _format_request(prompt_format, apply_chat_template)
     metadata = dict(metadata or {})
     manager, specs = select_tasks(tasks, metadata)
@@ -206,7 +233,7 @@ def evaluate_model(
         resolved=resolved, model=model_identity(resolved), adapter=adapter_info,
         format=resolve_format(requested_format, resolved), limit=_limit(limit),
         gen_kwargs=dict(gen_kwargs) if gen_kwargs else None, metadata=metadata,
-        device=device_name, dtype=train_dtype(device_name),
+        device=device_name, dtype=train_dtype(device_name), backend=backend,
     )
     _warn_format_mismatch(run)
     task_store = TaskStore(Path(store) if store else default_store(Path(out_path)))
@@ -233,14 +260,12 @@ def _evaluate_missing(
     data: Mapping[str, TaskData], run: _Run, task_store: TaskStore, batch_size: int | str,
 ) -> bool:
     """Evaluate the tasks without a stored result in one lm-eval call; store each task's result."""
-    model_args: dict[str, Any] = {"pretrained": run.resolved, "dtype": run.dtype}
-    if run.adapter:
-        model_args["peft"] = str(run.adapter.path)
+    model_args = lm_eval_model_args(run)
     cache_key = input_key({"model": run.model, "adapter": run.adapter.identity if run.adapter else None, "dtype": run.dtype})
     chat = run.format == schema.CHAT_FORMAT
     with quiet_repeats():
         results = run_lm_eval(
-            model="hf", model_args=model_args, tasks=missing, task_manager=manager, limit=run.limit,
+            model=run.backend, model_args=model_args, tasks=missing, task_manager=manager, limit=run.limit,
             batch_size=batch_size, device=run.device, use_cache=task_store.request_cache(cache_key),
             log_samples=True, gen_kwargs=run.gen_kwargs, apply_chat_template=chat, fewshot_as_multiturn=chat,
         )
@@ -278,7 +303,8 @@ def _write_results(
     label = label or (run.adapter.path.name if run.adapter else Path(run.resolved).name)
     role = role or ("finetuned" if run.adapter else "base")
     card_inputs = {"tasks": list(folders), "model": run.model, "adapter": run.adapter.identity if run.adapter else None,
-                   "format": run.format, "limit": run.limit, "gen_kwargs": run.gen_kwargs, "metadata": run.metadata,
+                   "format": run.format, "limit": run.limit, "gen_kwargs": run.gen_kwargs,
+                   "metadata": run.metadata_inputs,  # data folders count by content (in the task parents), not path
                    "dtype": run.dtype, "label": label, "role": role}
     existing = cards.read_card(card_file)
     if (not evaluated and out_path.is_file() and existing and existing.get("status") == "complete"

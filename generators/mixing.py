@@ -323,7 +323,9 @@ def _read_original(original: Path, family: str) -> tuple[list[dict], str]:
                             f"pass --original a folder prepared by `bias-inheritance data prepare {family}`.")
         data = importlib.import_module(f"bias_inheritance.data.{family}")
         return data.load_split("train", original), data.load_source(original).label
-    return read_jsonl(original), f"file:{original.resolve()}"
+    card = cards.read_card(cards.card_path(original))  # a carded selection names its source's label
+    label = ((card or {}).get("summary") or {}).get("provenance", {}).get("data_source")
+    return read_jsonl(original), label or f"file:{original.resolve()}"
 
 
 def read_sources(augmented: Path, original: Path | None = None, total: int | None = None) -> MixSources:

@@ -18,8 +18,8 @@ from leaderboard.markdown import MISSING, _header, _runs, escape, table
 from leaderboard.paired import NORMAL, PAIRED
 from leaderboard.table import row_order
 
-CELL = ("model", "bias", "bias_type", "gamma", "mitigation", "round")  # what seeds of one cell share
-_CELL_HEADERS = ("model", "bias", "bias type", "γ", "mitigation", "round")
+CELL = ("model", "bias", "culture", "bias_type", "gamma", "mitigation", "round")  # what seeds of one cell share
+_CELL_HEADERS = ("model", "bias", "culture", "bias type", "γ", "mitigation", "round")
 METHODS: Mapping[str, str] = {
     PAIRED: "paired bootstrap over the documents both runs scored (per-sample logs; documents resampled "
             "with replacement, 1,000 resamples, seeded; 95 % percentile interval)",
@@ -69,16 +69,19 @@ def _inheritance(board: Board, short: Mapping[str, str]) -> list[str]:
     tuned = frame[(frame["role"] == "finetuned") & frame["inheritance_delta"].notna()]
     parts = [
         "## Inheritance (Δ against the γ = 0 control of the same seed)", "",
-        "Δ = a fine-tuned run's value − the value of the γ = 0 control of the same seed, base model, bias and "
-        "round (trained on the same data without augmented rows), scored on the same prompts and documents. "
+        "Δ = a fine-tuned run's value − the value of the γ = 0 control of the same seed, base model, bias, "
+        "culture and round (trained on the same data without augmented rows), scored on the same prompts and documents. "
         "This isolates the effect of the biased data from that of fine-tuning. Intervals:", "",
         *(f"- {name}: {text}" for name, text in METHODS.items() if name in set(tuned["method"])), "",
     ]
     if tuned.empty:
         return parts + ["No fine-tuned run has a γ = 0 control on this board.", ""]
+    shown = [(c, h) for c, h in zip(CELL, _CELL_HEADERS)  # a board of gender runs has no culture column
+             if c != "culture" or tuned["culture"].fillna("").astype(str).str.len().any()]
+    cell_columns, cell_headers = [c for c, _ in shown], [h for _, h in shown]
     for task, rows in tuned.groupby("task", sort=True):
         body = []
-        keys = [*CELL, "metric", "group"]
+        keys = [*cell_columns, "metric", "group"]
         for key, cell in rows.groupby(keys, sort=True, dropna=False):
             seeds = cell["seed"].nunique(dropna=False)
             if len(cell) > 1:
@@ -90,11 +93,11 @@ def _inheritance(board: Board, short: Mapping[str, str]) -> list[str]:
                 change = _number(row["inheritance_delta"], "+") + _interval(row["inheritance_low"], row["inheritance_high"])
                 method = row["method"] or "no interval"
             control = ", ".join(sorted(set(cell["control_run"].dropna())))
-            body.append([*(_text(v) for v in key[:len(CELL)]), key[-2], key[-1] or "all", str(seeds),
+            body.append([*(_text(v) for v in key[:len(cell_columns)]), key[-2], key[-1] or "all", str(seeds),
                          value, change, _n(cell["n"]), control, method,
                          ", ".join(sorted(set(cell["marks"]) - {""})) or MISSING])
         parts += [f"### {escape(short.get(task, task))}", "",
-                  table([*_CELL_HEADERS, "metric", "group", "seeds", "value", "inheritance Δ", "n", "control",
+                  table([*cell_headers, "metric", "group", "seeds", "value", "inheritance Δ", "n", "control",
                          "interval", "marks"], body), ""]
     return parts
 

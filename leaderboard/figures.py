@@ -33,13 +33,13 @@ KINDS: Mapping[str, str] = {
     "mitigation": "mitigated against unmitigated",
     "round": "metric against round",
 }
-LINE_KEY: tuple[str, ...] = ("model", "bias", "bias_type")  # what a line (colour) stands for; the group is its style
+LINE_KEY: tuple[str, ...] = ("model", "bias", "culture", "bias_type")  # what a line (colour) stands for; the group is its style
 BANDS: Mapping[str, str] = {
     "interval": "the row's interval",
     "stderr": "± lm-eval's stderr",
     "spread": "the range over seeds (runs) pooled into the point",
 }
-_TEXT_COLUMNS = ("run", "model", "bias", "bias_type", "mitigation", "task", "metric", "group", "role")
+_TEXT_COLUMNS = ("run", "model", "bias", "culture", "bias_type", "mitigation", "task", "metric", "group", "role")
 _NUMBER_COLUMNS = ("gamma", "round", "seed", "value", "interval_low", "interval_high", "stderr", "n")
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",  # matplotlib's tab10, fixed here so that
             "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # a user's style cannot change the figures
@@ -147,13 +147,21 @@ def _first_round(rows: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
+def _same_line(rows: pd.DataFrame, key: Sequence[str]) -> pd.Series:
+    """Rows of the line `key` names, its bias type aside (the shared control has none)."""
+    same = pd.Series(True, index=rows.index)
+    for column, value in zip(LINE_KEY[:-1], key[:-1]):
+        same &= rows[column] == value
+    return same
+
+
 def _lines(rows: pd.DataFrame, x: str, extra: pd.DataFrame | None = None) -> tuple[Series, ...]:
     """One series per (LINE_KEY, group); `extra` rows (the shared control) join every line of their model,
     bias and group."""
     series = []
     for (*key, group), part in rows.groupby([*LINE_KEY, "group"], sort=True):
         if extra is not None:
-            same = (extra["model"] == key[0]) & (extra["bias"] == key[1]) & (extra["group"] == group)
+            same = _same_line(extra, key) & (extra["group"] == group)
             part = pd.concat([extra[same], part])
         points = tuple(pool(at, float(value)) for value, at in part.groupby(x, sort=True))
         series.append(Series(tuple(key), group, points))
@@ -189,8 +197,8 @@ def mitigation_plots(table: pd.DataFrame) -> list[Plot]:
         for (*key, group), cell in treated.groupby([*LINE_KEY, "group"], sort=True):
             at_gamma = cell.groupby(["gamma", "mitigation"], sort=True)
             bars = {(float(g), str(m)): pool(at, float(g)) for (g, m), at in at_gamma}
-            same = (controls["model"] == key[0]) & (controls["bias"] == key[1]) & (controls["group"] == group)
-            same &= controls["bias_type"].isin(["", key[2]])
+            same = _same_line(controls, key) & (controls["group"] == group)
+            same &= controls["bias_type"].isin(["", key[-1]])
             control = pool(controls[same], 0.0) if same.any() else None
             panels.append(Panel(_label(tuple(key), group, varying), bars=bars, control=control))
         plots.append(Plot("mitigation", task, metric, tuple(panels)))
@@ -248,7 +256,8 @@ def _varying(keys: Iterable[tuple[str, ...]]) -> list[bool]:
 
 def _label(key: tuple[str, ...], group: str, varying: Sequence[bool]) -> str:
     """A line's legend entry or a bar panel's title: the key parts that vary, then the group."""
-    shown = [part or "control" for part, varies in zip(key, varying) if varies]
+    shown = [part or "control" for name, part, varies in zip(LINE_KEY, key, varying)
+             if varies and (part or name == "bias_type")]  # no bias type: the control; no culture: a gender run
     return " · ".join([*shown, group or "all"])
 
 

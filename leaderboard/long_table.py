@@ -28,7 +28,7 @@ from leaderboard.paired import Aggregations, Change, normal_change, paired_chang
 from leaderboard.results import RunRecord, discover, load_record
 
 LONG_COLUMNS: tuple[str, ...] = (
-    "run", "model", "bias", "bias_type", "gamma", "mitigation", "round", "seed", "task",
+    "run", "model", "bias", "culture", "bias_type", "gamma", "mitigation", "round", "seed", "task",
     "metric", "group", "value", "interval_low", "interval_high", "stderr", "n",
     "data_source", "card_key", "marks", "role", "control_run", "inheritance_delta",
     "inheritance_low", "inheritance_high", "finetune_delta",
@@ -73,10 +73,17 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _control(record: RunRecord, controls: list[RunRecord]) -> tuple[RunRecord | None, str | None]:
-    """The γ = 0 control of the same seed, model, bias and round, scored on the same prompts and documents."""
+    """The γ = 0 control of the same seed, model, bias, culture and round, scored on the same prompts and documents.
+
+    A later round trained afresh (not continuing an adapter) compares with round 1's control: a
+    fresh LoRA on D_o alone is the same training in every round, so it is trained once.
+    """
     p = record.provenance
-    found = [c for c in controls if c is not record and same_model(c, record) and _same(c.bias, record.bias)
-             and all(_same(c.provenance.get(k), p.get(k)) for k in ("round", "seed")) and same_conditions(c, record)]
+    alike = [c for c in controls if c is not record and same_model(c, record) and _same(c.bias, record.bias)
+             and all(_same(c.provenance.get(k), p.get(k)) for k in ("seed", "culture")) and same_conditions(c, record)]
+    found = [c for c in alike if _same(c.provenance.get("round"), p.get("round"))]
+    if not found and p.get("continued") is False:
+        found = [c for c in alike if _float(c.provenance.get("round")) == 1 and not c.provenance.get("continued")]
     if len(found) == 1:
         return found[0], None
     if found:
@@ -156,7 +163,8 @@ def _rows(record: RunRecord, name: str, role: str, base: RunRecord | None, contr
         for measurement, value in entry.metrics.measurements.items():
             metric, group = split_group(measurement)
             row = {
-                "run": name, "model": p.get("model"), "bias": record.bias, "bias_type": _text(p.get("bias_type")),
+                "run": name, "model": p.get("model"), "bias": record.bias, "culture": _text(p.get("culture")),
+                "bias_type": _text(p.get("bias_type")),
                 "gamma": _float(p.get("gamma")), "mitigation": _text(p.get("mitigation")),
                 "round": _float(p.get("round")), "seed": _float(p.get("seed")), "task": task, "metric": metric,
                 "group": group, "value": _number(value.value), "interval_low": _number(value.ci_low),

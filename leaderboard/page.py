@@ -25,7 +25,7 @@ MISSING = "–"
 TITLE = "bias-inheritance leaderboard"
 # The run's settings shown once per run in the provenance table, and per row in the task tables.
 RUN_FIELDS: Mapping[str, str] = {
-    "role": "role", "model": "model", "bias": "bias", "bias_type": "bias type", "gamma": "γ",
+    "role": "role", "model": "model", "bias": "bias", "culture": "culture", "bias_type": "bias type", "gamma": "γ",
     "mitigation": "mitigation", "round": "round", "seed": "seed",
 }
 BOARD_HEADERS = ("run", *RUN_FIELDS.values(), "metric", "group", "value", "interval / stderr", "n",

@@ -33,8 +33,12 @@ def _cmd_model_path(args: argparse.Namespace) -> None:
 
 
 def _cmd_data_prepare(args: argparse.Namespace) -> None:
-    from bias_inheritance.data import culture, gender, opinions
+    from bias_inheritance.data import crows_pairs, culture, gender, opinions
 
+    if args.from_file is not None and args.family != "crows-pairs":
+        raise UserError("--from-file is for crows-pairs only.", "use --from-dir for the other families.")
+    if args.family == "crows-pairs" and args.from_dir is not None:
+        raise UserError("crows-pairs takes --from-file CSV, not --from-dir.", "pass --from-file CSV.")
     if args.family == "all" and args.from_dir is not None:
         raise UserError("`data prepare all` takes no --from-dir (each family has its own layout).",
                         "prepare each family with its own --from-dir, or use `all --sample`.")
@@ -49,6 +53,9 @@ def _cmd_data_prepare(args: argparse.Namespace) -> None:
     if args.family in ("opinions", "all"):
         answers = opinions.prepare_opinions(from_dir=args.from_dir, sample=args.sample, seed=args.seed)
         print(f"opinions data ready in {opinions.opinions_dir()}: {opinions.describe(answers)}")
+    if args.family in ("crows-pairs", "all"):
+        folder = crows_pairs.prepare_crows_pairs(args.from_file, sample=args.sample)
+        print(f"crows-pairs data ready in {folder}: {crows_pairs.describe(crows_pairs.load_source(folder))}")
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -133,6 +140,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         args.model, args.tasks.split(","), Path(args.out), adapter=args.adapter, limit=args.limit,
         batch_size=args.batch_size, device=args.device, metadata=_json_object(args.metadata, "--metadata"),
         prompt_format=prompt_format, store=Path(args.store) if args.store else None, label=args.label,
+        backend=args.backend,
     )
     print(f"results in {out}")
 
@@ -197,14 +205,17 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 
 
 def _cmd_rounds(args: argparse.Namespace) -> None:
-    from pipeline.experiment import experiment_from_yaml
-    from pipeline.rounds import run_rounds
+    """The sweep of a config with a `rounds:` section (its rounds are cells of the grid)."""
+    from pipeline.experiment import load_config
+    from pipeline.sweep import run_sweep
 
-    run_rounds(experiment_from_yaml(Path(args.config)), Path(args.out))
+    if load_config(args.config).rounds.count < 1:
+        raise UserError("The config runs no rounds (rounds.count is 0).", "set rounds.count to 1 or more.")
+    run_sweep(args.config, Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bias_inheritance.schema import FORMAT_CHOICES
+    from bias_inheritance.schema import EVAL_BACKENDS, FORMAT_CHOICES
     from generators.backends import BACKENDS
     from generators.requests import BIASES
     from trainers.mitigations import MITIGATIONS
@@ -220,10 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="data preparation").add_subparsers(dest="data_command", required=True)
     prepare = data.add_parser("prepare", help="write canonical data into the cache")
-    prepare.add_argument("family", choices=["gender", "culture", "opinions", "all"], help="all: every family (with --sample: every bundled sample)")
+    prepare.add_argument("family", choices=["gender", "culture", "opinions", "crows-pairs", "all"],
+                         help="all: every family (with --sample: every bundled sample)")
     source = prepare.add_mutually_exclusive_group()
     source.add_argument("--from-dir", type=Path, help="read a local copy instead of the hub")
     source.add_argument("--sample", action="store_true", help="install the bundled synthetic sample")
+    source.add_argument("--from-file", type=Path, help="crows-pairs: a local copy of the CrowS-Pairs CSV")
     prepare.add_argument("--seed", type=int, default=0)
     prepare.set_defaults(func=_cmd_data_prepare)
 
@@ -290,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=float)
     ev.add_argument("--batch-size", default="8")
     ev.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
+    ev.add_argument("--backend", choices=EVAL_BACKENDS, default="hf",
+                    help="lm-eval model type: hf (transformers) or vllm (GPU; the adapter as a LoRA request)")
     ev.add_argument("--format", choices=FORMAT_CHOICES, default="auto",
                     help="prompt format for every task: auto = the chat template when the model has one")
     ev.add_argument("--apply-chat-template", action="store_true", help="same as --format chat (lm-eval's spelling)")
@@ -331,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=_cmd_show)
 
     rounds = sub.add_parser("rounds", help="multi-round inheritance: each round generates with the previous round's model")
-    rounds.add_argument("--config", required=True, help="experiment YAML with a `rounds:` section (count >= 1)")
+    rounds.add_argument("--config", required=True, help="experiment YAML with a `rounds:` section (count >= 1); "
+                                                        "the same as `sweep CONFIG`")
     rounds.add_argument("--out", required=True)
     rounds.set_defaults(func=_cmd_rounds)
 

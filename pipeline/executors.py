@@ -12,12 +12,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from bias_inheritance.errors import UserError
+from pipeline.plan import Plan
 
-if TYPE_CHECKING:
-    from pipeline.sweep import Plan
 
 SLURM_FOLDER = "slurm"
 # One GPU per job, an 8B LoRA cell's day; override with `parameters` (submitit's names, e.g. slurm_partition).
@@ -25,20 +24,28 @@ SLURM_DEFAULTS: Mapping[str, Any] = {"gpus_per_node": 1, "tasks_per_node": 1, "t
                                      "name": "bias-inheritance"}
 
 
-def waves(plan: "Plan", leaves: Sequence[str]) -> list[list[str]]:
-    """Pieces in two waves: first what needs nothing (the pools the leaves need, the base, the controls), then the rest."""
+def waves(plan: Plan, leaves: Sequence[str]) -> list[list[str]]:
+    """The leaves and everything they need, in waves: a piece runs in the wave after the deepest
+    piece it needs (pools, the base and the controls first; round r after round r - 1's pool)."""
     by_id = plan.by_id
-    pools = sorted({need for leaf in leaves for need in by_id[leaf].needs}, key=list(by_id).index)
-    first = pools + [leaf for leaf in leaves if not by_id[leaf].needs]
-    second = [leaf for leaf in leaves if by_id[leaf].needs]
-    return [wave for wave in (first, second) if wave]
+    depth: dict[str, int] = {}
+
+    def visit(piece: str) -> int:
+        if piece not in depth:
+            depth[piece] = 1 + max((visit(need) for need in by_id[piece].needs), default=-1)
+        return depth[piece]
+
+    for leaf in leaves:
+        visit(leaf)
+    order = list(by_id).index
+    return [sorted((p for p, d in depth.items() if d == level), key=order) for level in range(max(depth.values(), default=-1) + 1)]
 
 
 def worker_command(config: str | Path, out: Path, piece: str) -> list[str]:
     return [sys.executable, "-m", "pipeline.sweep_worker", "--config", str(config), "--out", str(out), "--piece", piece]
 
 
-def run_local(config: str | Path, out: Path, plan: "Plan", leaves: Sequence[str], *, workers: int = 1,
+def run_local(config: str | Path, out: Path, plan: Plan, leaves: Sequence[str], *, workers: int = 1,
               events: Callable[[Path], list[dict]]) -> list[str]:
     """Each piece in its own process, up to `workers` at once, a piece started once what it needs is made.
 
@@ -81,7 +88,7 @@ def _portable(config: str | Path) -> str:
     return str(config) if str(config) in SHIPPED else str(Path(config).expanduser().resolve())
 
 
-def run_slurm(config: str | Path, out: Path, plan: "Plan", leaves: Sequence[str], *, cluster: str | None = None,
+def run_slurm(config: str | Path, out: Path, plan: Plan, leaves: Sequence[str], *, cluster: str | None = None,
               parameters: Mapping[str, Any] | None = None,
               piece_runner: Callable[[str, str, list[str]], list[str]]) -> list[str]:
     """Submit the waves as job arrays (the cells' array depends on the pools' jobs) and wait for them.

@@ -1,4 +1,4 @@
-"""The experiment schema: one YAML file describes a grid of runs (culture × bias type × γ × mitigation × seed).
+"""The experiment schema: one YAML file describes a grid of runs (culture × bias type × γ × mitigation × seed × round).
 
 Each axis is a list; a scalar is a one-item list, so a single run and a paper-sized grid share one
 schema, and the sweep (pipeline/sweep.py) iterates `cells()`. Everything is validated on load, types
@@ -12,7 +12,7 @@ culture (and so per preset), with no bias type and mitigation "none", trained on
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,7 +25,7 @@ from bias_inheritance import vocab
 from bias_inheritance.device import DEVICES
 from bias_inheritance.errors import UserError
 from bias_inheritance.io import read_yaml_mapping
-from bias_inheritance.schema import FORMAT_CHOICES
+from bias_inheritance.schema import EVAL_BACKENDS, FORMAT_CHOICES
 from bias_inheritance.settings import describe_validation_error
 from generators.backends import BACKENDS
 from generators.bias_types import parse_bias_type
@@ -105,6 +105,7 @@ class EvaluationSection(_Section):
     limit: PositiveFloat | None = None
     batch_size: PositiveInt = 8
     format: Literal[FORMAT_CHOICES] = "auto"
+    backend: Literal[EVAL_BACKENDS] = "hf"  # lm-eval's model type; vllm scores on a GPU, adapters as LoRA requests
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -116,13 +117,15 @@ class RoundsSection(_Section):
     """Multi-round inheritance (SPEC §3): round r generates with the model trained in round r - 1.
 
     Defaults follow the paper: unbiased type 0 at γ = 0.5 with |D| held fixed (mix.total, else
-    |D_o|), the same D_o rows every round, and each round fine-tuning the base model afresh
-    (`continue_adapter: true` continues the previous round's adapter instead).
+    |D_o|), unmitigated, the same D_o rows every round, and each round fine-tuning the base model
+    afresh (`continue_adapter: true` continues the previous round's adapter instead). Round 1 is
+    the grid's cell of that bias type, γ and mitigation (shared with it when the grid has it).
     """
 
     count: int = Field(default=0, ge=0)  # rounds to run; 0: none
     bias_type: int | str = 0
-    gamma: float = Field(default=0.5, ge=0, lt=1)
+    gamma: float = Field(default=0.5, gt=0, lt=1)
+    mitigation: str = CONTROL_MITIGATION
     continue_adapter: bool = False
 
     @field_validator("bias_type")
@@ -192,6 +195,16 @@ class Experiment(_Section):
                 TrainSettings.from_dict({**value, "preset": name, "mitigation": mitigation}, where, prefix="train.")
         return {**value, "mitigation": mitigations}
 
+    @field_validator("rounds")
+    @classmethod
+    def _rounds_mitigation(cls, value: RoundsSection, info: ValidationInfo) -> RoundsSection:
+        """A round trains with settings validated on load: its mitigation must be one of the grid's."""
+        mitigations = (info.data.get("train") or {}).get("mitigation") or [CONTROL_MITIGATION]
+        if value.count and value.mitigation not in mitigations:
+            raise ValueError(f"mitigation {value.mitigation!r} is not on the train.mitigation axis "
+                             f"({', '.join(mitigations)}); add it there or pick one of those")
+        return value
+
     @property
     def mitigations(self) -> list[str]:
         return list(self.train["mitigation"])
@@ -221,14 +234,24 @@ class Experiment(_Section):
         return TrainSettings.from_dict(settings, "config section 'train'", prefix="train.")
 
     def cells(self) -> list["Cell"]:
-        """Every run of the grid, in a fixed order; γ = 0 is one control cell per seed and culture."""
+        """Every run of the grid, in a fixed order; γ = 0 is one control cell per seed and culture.
+
+        With `rounds.count` = R, each seed and culture also has the rounds' cells 2..R (round 1 is
+        the grid's cell of the rounds' bias type, γ and mitigation, added if the grid lacks it).
+        """
         cells: list[Cell] = []
+        rounds = self.rounds
         for s, c in itertools.product(self.seed, self.culture_axis):
             if 0.0 in self.mix.gamma:
                 cells.append(Cell(bias_type=None, gamma=0.0, mitigation=CONTROL_MITIGATION, seed=s, culture=c))
             cells += [Cell(bias_type=b, gamma=g, mitigation=m, seed=s, culture=c)
                       for b, g, m in itertools.product(self.generation.bias_type, self.mix.gamma, self.mitigations)
                       if g != 0.0]
+            if rounds.count:
+                first = Cell(bias_type=int(rounds.bias_type), gamma=rounds.gamma, mitigation=rounds.mitigation,
+                             seed=s, culture=c)
+                cells += [] if first in cells else [first]
+                cells += [replace(first, round=r) for r in range(2, rounds.count + 1)]
         return cells
 
 
@@ -257,17 +280,24 @@ class Cell:
     mitigation: str
     seed: int
     culture: str | None = None
+    round: int = 1  # round r > 1 trains on D_a generated by round r - 1's model (SPEC §3)
 
     @property
     def is_control(self) -> bool:
         return self.bias_type is None
 
     @property
+    def previous_round(self) -> "Cell | None":
+        """The cell whose model generates this round's D_a (None in round 1: the base model)."""
+        return replace(self, round=self.round - 1) if self.round > 1 else None
+
+    @property
     def label(self) -> str:
         culture = f"-{self.culture}" if self.culture else ""
         if self.is_control:
             return f"control{culture}-seed{self.seed}"
-        return f"type{self.bias_type}-gamma{self.gamma:g}-{self.mitigation}{culture}-seed{self.seed}"
+        round_ = f"-round{self.round}" if self.round > 1 else ""
+        return f"type{self.bias_type}-gamma{self.gamma:g}-{self.mitigation}{culture}-seed{self.seed}{round_}"
 
 
 def load_experiment(raw: Any, where: str = "config") -> Experiment:

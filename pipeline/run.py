@@ -20,15 +20,17 @@ from bias_inheritance.errors import UserError
 from bias_inheritance.io import content_hash, write_jsonl
 from bias_inheritance.model import resolve_model
 from bias_inheritance.schema import data_dir_key
-from generators.augment import GenerationSettings, bias_named, generate_augmentation
+from generators.augment import GenerationSettings, augmented_row, bias_named, generate_augmentation
 from generators.grid import gamma_text
 from generators.mixing import mix, mix_and_write
+from generators.requests import Interpretation
 from pipeline.experiment import Cell, Experiment
 
 STALE_FIX = "pass another --out for the changed experiment, or delete that output to rebuild it."
 # The control's D_a: an empty augmentation set of the experiment's bias, so the γ = 0 mix (and so
 # the control's training) depends on no bias type's generations.
 CONTROL_VERSION = 1
+SELECT_VERSION = 1  # how a culture's D_o rows are selected from the prepared opinions
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,14 @@ class Paths:
     def augmented(self, bias_type: int, seed: int) -> Path:
         return self.root / "augmented" / f"type{bias_type}-seed{seed}.jsonl"
 
+    def pool(self, cell: Cell) -> Path:
+        """D_a a cell cuts its D from: round 1 shares its bias type's pool; round r has the pool that
+        round r - 1's model of the same seed and culture generated."""
+        if cell.round == 1:
+            return self.augmented(cell.bias_type, cell.seed)
+        culture = f"-{cell.culture}" if cell.culture else ""
+        return self.root / "augmented" / f"round{cell.round}" / f"type{cell.bias_type}{culture}-seed{cell.seed}.jsonl"
+
     @property
     def control_augmented(self) -> Path:
         return self.root / "augmented" / "control-empty.jsonl"
@@ -55,7 +65,8 @@ class Paths:
         """D of a cell; shared by the mitigations of one bias type, γ, seed and culture."""
         source = "control" if cell.is_control else f"type{cell.bias_type}"
         culture = f"-{cell.culture}" if cell.culture else ""
-        return self.root / "mixes" / f"{source}{culture}-seed{cell.seed}" / f"gamma_{gamma_text(cell.gamma)}.jsonl"
+        round_ = f"round{cell.round}/" if cell.round > 1 else ""
+        return self.root / "mixes" / f"{round_}{source}{culture}-seed{cell.seed}" / f"gamma_{gamma_text(cell.gamma)}.jsonl"
 
     def cell(self, cell: Cell) -> Path:
         return self.root / "cells" / cell.label
@@ -120,12 +131,8 @@ def prepare_run_data(experiment: Experiment, paths: Paths) -> dict[str, Any]:
     if experiment.bias == "gender":
         return {data_dir_key("gender"): str(prepare_data(experiment, paths.data("gender")))}
     folder = prepare_opinions(experiment, paths.data("opinions"))
-    rows = opinions.load_split("train", folder)
     for culture in experiment.culture_axis:
-        path = paths.original(culture)
-        own = [r for r in rows if r["culture"] == culture]
-        if not path.is_file() or content_hash(own) != content_hash(_read_rows(path)):
-            write_jsonl(path, own)
+        select_culture(folder, culture, paths.original(culture))
     metadata: dict[str, Any] = {}
     if experiment.data == "sample":  # the culture tasks' bundled sample, in the run folder
         from bias_inheritance.data import culture
@@ -135,6 +142,25 @@ def prepare_run_data(experiment: Experiment, paths: Paths) -> dict[str, Any]:
             culture.prepare_culture(sample=True, out_dir=target)
         metadata[data_dir_key("culture")] = str(target)
     return metadata
+
+
+def select_culture(folder: Path, culture: str, out: Path) -> Path:
+    """A culture's D_o: its training rows of the prepared opinions, carded (stage "select") so the
+    mix and the adapter keep the source's label (a synthetic sample stays marked) and the culture."""
+    inputs = {"culture": culture, "split": "train", "version": SELECT_VERSION}
+    parents = {"opinions": cards.parent("opinions", folder)}
+    key = cards.stage_key("select", inputs, parents)
+    if cards.check_reuse(out, "select", key, inputs, what="Culture selection", fix=STALE_FIX) == "complete":
+        return out
+    rows = [r for r in opinions.load_split("train", folder) if r["culture"] == culture]
+    sha = content_hash(rows)
+    cards.write_card(out, "select", inputs, parents=parents, status="partial")
+    write_jsonl(out, rows)
+    cards.write_card(out, "select", inputs, parents=parents, summary={
+        "rows": len(rows), "content_sha256": sha, "culture": culture,
+        "provenance": {"data_sha256": sha, "data_source": opinions.load_source(folder).label, "bias": "culture",
+                       "culture": culture}})
+    return out
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -188,7 +214,7 @@ def control_augmented(experiment: Experiment, paths: Paths) -> Path:
 
 def mix_cell(experiment: Experiment, paths: Paths, cell: Cell) -> Path:
     """D of a cell, cut from its pool (the control: from the empty set) at its γ."""
-    augmented = control_augmented(experiment, paths) if cell.is_control else paths.augmented(cell.bias_type, cell.seed)
+    augmented = control_augmented(experiment, paths) if cell.is_control else paths.pool(cell)
     original = paths.original(cell.culture) if cell.culture else paths.data("gender")
     out = paths.mixed(cell)
     mixed = mix_and_write(augmented, out, cell.gamma, experiment.mix.total, cell.seed, original=original)
@@ -196,23 +222,30 @@ def mix_cell(experiment: Experiment, paths: Paths, cell: Cell) -> Path:
     return out
 
 
-def check_feasible(experiment: Experiment, original: list[dict]) -> None:
-    """Prove every gender cell's mix can be built from the rows generation will write, before generating.
+# The answer a generated row would carry if the model answered perfectly: the stand-ins of the
+# feasibility check are real rows of D_a (augmented_row), so the check runs the real mix.
+_IDEAL_ANSWER: dict[str, Callable[[Any], Interpretation]] = {
+    "gender": lambda request: Interpretation({"gender": "unknown", "profession": request.fields["profession"]}),
+    "culture": lambda request: Interpretation({"answer": request.fields["options"][0], "answer_index": 0}),
+}
 
-    Mixing is run on stand-ins (one per generation prompt, as the generator will write), so the
-    check uses exactly the quotas the real mix will use. Empty generations can still fall short;
-    those are counted when the real mix is built. Culture pools are checked when they are mixed.
+
+def check_feasible(experiment: Experiment, paths: Paths) -> None:
+    """Prove every cell's mix can be built from the rows generation will write, before generating.
+
+    Mixing is run on stand-ins (one per generation prompt, as the generator will write, each
+    answered usably), so the check uses exactly the quotas the real mix will use: per culture for a
+    culture run, whose D_a rows are shared by the cultures. Unusable generations can still fall
+    short; those are counted when the real mix is built.
     """
-    if experiment.bias != "gender":
-        return
-    from generators.gender import GENDER_BIAS
-
+    bias = bias_named(experiment.bias)
+    options, _ = generation_options(experiment, paths)
     for cell in experiment.cells():
         if cell.is_control:
             continue
-        requests = GENDER_BIAS.requests(cell.bias_type, experiment.generation.count, cell.seed, {})
-        stand_ins = [{"id": r.id, "text": "x", "profession": r.fields["profession"], "gender": "unknown",
-                      "bias_type": cell.bias_type} for r in requests]
+        requests = bias.requests(cell.bias_type, experiment.generation.count, cell.seed, options)
+        stand_ins = [augmented_row(bias, r, "x", _IDEAL_ANSWER[experiment.bias](r), 1, {}) for r in requests]
+        original = _read_rows(paths.original(cell.culture)) if cell.culture else gender.load_split("train", paths.data("gender"))
         try:
             mix(original, stand_ins, cell.gamma, experiment.mix.total, cell.seed)
         except UserError as exc:
@@ -220,8 +253,8 @@ def check_feasible(experiment: Experiment, original: list[dict]) -> None:
                 f"|D| = |D_o| = {len(original)} (mix.total is not set)"
             raise UserError(
                 f"The plan cannot succeed for {cell.label}: {total} at γ = {cell.gamma} needs "
-                f"{round(cell.gamma * (experiment.mix.total or len(original)))} generated rows, but generation.count is {experiment.generation.count}: "
-                f"{exc.problem}",
+                f"{round(cell.gamma * (experiment.mix.total or len(original)))} generated rows, but generation.count "
+                f"is {experiment.generation.count}{' across the cultures' if cell.culture else ''}: {exc.problem}",
                 "set mix.total lower or generation.count higher.",
             ) from None
 
@@ -236,8 +269,7 @@ class Stages:
     @cached_property
     def metadata(self) -> dict[str, Any]:
         metadata = prepare_run_data(self.experiment, self.paths)
-        if self.experiment.bias == "gender":
-            check_feasible(self.experiment, gender.load_split("train", self.paths.data("gender")))
+        check_feasible(self.experiment, self.paths)
         return metadata
 
     @cached_property
@@ -254,13 +286,23 @@ class Stages:
         _ = self.metadata
         return generate_pool(self.experiment, self.paths, bias_type, seed)
 
+    def generate_round(self, cell: Cell) -> Path:
+        """Round r's D_a, generated by round r - 1's model (the base plus that round's adapter)."""
+        _ = self.metadata
+        previous = cell.previous_round
+        if previous is None:
+            return self.generate(cell.bias_type, cell.seed)
+        return generate_pool(self.experiment, self.paths, cell.bias_type, cell.seed,
+                             adapter=self.paths.adapter(previous), out=self.paths.pool(cell))
+
     def evaluate(self, adapter: Path | None, out: Path, label: str, role: str) -> Path:
         from evaluation.evaluate import evaluate_model
 
         evaluation = self.experiment.evaluation
         return evaluate_model(self.model, self.tasks, out, adapter=adapter, limit=evaluation.limit,
                               batch_size=evaluation.batch_size, device=self.experiment.device, metadata=self.metadata,
-                              label=label, role=role, prompt_format=evaluation.format, store=self.paths.evaluations)
+                              label=label, role=role, prompt_format=evaluation.format, store=self.paths.evaluations,
+                              backend=evaluation.backend)
 
     def base(self) -> Path:
         return self.evaluate(None, self.paths.base_results, "base", "base")
@@ -274,8 +316,11 @@ class Stages:
         """Fine-tune one cell on its D (made by `mix`)."""
         from trainers.train import train_lora
 
+        previous = cell.previous_round
+        continued = self.paths.adapter(previous) if previous and self.experiment.rounds.continue_adapter else None
         train_lora(self.model, self.paths.mixed(cell), self.paths.adapter(cell),
-                   self.experiment.train_settings(cell.mitigation, cell.seed, cell.culture))
+                   self.experiment.train_settings(cell.mitigation, cell.seed, cell.culture),
+                   round_number=cell.round, init_adapter=continued)
         return self.paths.adapter(cell)
 
     def evaluate_cell(self, cell: Cell) -> Path:

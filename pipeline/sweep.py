@@ -1,11 +1,9 @@
 """`bias-inheritance sweep`: an experiment's grid as a graph of keyed pieces, run once each, anywhere.
 
-Pieces: one generation pool per bias type and seed (every γ, mitigation and culture cuts its D from
-it, so the γ sets are nested), one base-model evaluation, and one piece per cell (mix, fine-tune,
-evaluate; the γ = 0 control is one cell per seed and culture). A piece first makes the pieces it
-needs, then holds its claim (pipeline/claims.py) while it runs, so workers that share an output
-folder (local processes, Slurm jobs, `--shard i/n` of any scheduler) never make a piece twice and
-wait for a piece another worker is making. Every stage reuses an output only under its key, so a
+The plan (pipeline/plan.py) holds the pieces: pools, the base, the cells, the rounds. A piece
+first makes the pieces it needs, then holds its claim (pipeline/claims.py) while it runs, so
+workers that share an output folder (local processes, Slurm jobs, `--shard i/n` of any scheduler)
+never make a piece twice and wait for a piece another worker is making. Every stage reuses an output only under its key, so a
 second run does no work and a killed run resumes where it stopped.
 
 Progress and the work each worker did go to `<out>/sweep/events.jsonl` (one line per piece: ran
@@ -24,64 +22,14 @@ from typing import Any, Iterable
 from bias_inheritance import cards
 from bias_inheritance.errors import UserError
 from pipeline.claims import Claims
-from pipeline.experiment import Cell, Experiment, load_config
-from pipeline.run import Paths, Stages
+from pipeline.experiment import Experiment, load_config
+from pipeline.plan import Piece, Plan, make_plan
+from pipeline.run import Stages
 
 EXECUTORS = ("inline", "local", "slurm")
 DATA_CLAIM = "data"
 EVENTS = "events.jsonl"
 BOARD_FOLDER = "board"
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One unit of work: `needs` are the pieces whose outputs it reads."""
-
-    id: str
-    kind: str  # "generate" | "base" | "cell"
-    needs: tuple[str, ...] = ()
-    cell: Cell | None = None
-    bias_type: int | None = None
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    """An experiment expanded into pieces, in an order where every piece comes after what it needs."""
-
-    experiment: Experiment
-    paths: Paths
-    pieces: tuple[Piece, ...]
-
-    @property
-    def by_id(self) -> dict[str, Piece]:
-        return {p.id: p for p in self.pieces}
-
-    @property
-    def cells(self) -> list[Piece]:
-        return [p for p in self.pieces if p.kind == "cell"]
-
-    def leaves(self, shard: tuple[int, int] | None = None) -> list[Piece]:
-        """The base and the cells (of shard i of n: every n-th); pools are made on demand by whoever needs one first."""
-        leaves = [p for p in self.pieces if p.kind != "generate"]
-        if shard is None:
-            return leaves
-        index, count = shard
-        return [p for n, p in enumerate(leaves) if n % count == index]
-
-
-def pool_id(bias_type: int, seed: int) -> str:
-    return f"generate/type{bias_type}-seed{seed}"
-
-
-def make_plan(experiment: Experiment, out: Path) -> Plan:
-    cells = experiment.cells()
-    pools = sorted({(c.bias_type, c.seed) for c in cells if not c.is_control}, key=lambda p: (p[1], p[0]))
-    pieces = [Piece(pool_id(b, s), "generate", bias_type=b, seed=s) for b, s in pools]
-    pieces.append(Piece("base", "base"))
-    pieces += [Piece(f"cell/{c.label}", "cell", () if c.is_control else (pool_id(c.bias_type, c.seed),), cell=c)
-               for c in cells]
-    return Plan(experiment, Paths(Path(out)), tuple(pieces))
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -112,7 +60,7 @@ def piece_state(plan: Plan, piece: Piece) -> str:
     """
     paths = plan.paths
     if piece.kind == "generate":
-        final, parts = paths.augmented(piece.bias_type, piece.seed), []
+        final, parts = (paths.pool(piece.cell) if piece.cell else paths.augmented(piece.bias_type, piece.seed)), []
     elif piece.kind == "base":
         final, parts = paths.base_results, []
     else:
@@ -182,7 +130,9 @@ class Worker:
 
     def _make(self, piece: Piece) -> None:
         stages = self.stages
-        if piece.kind == "generate":
+        if piece.kind == "generate" and piece.cell is not None:
+            stages.generate_round(piece.cell)
+        elif piece.kind == "generate":
             stages.generate(piece.bias_type, piece.seed)
         elif piece.kind == "base":
             stages.base()

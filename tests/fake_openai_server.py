@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 BEHAVIOURS = ("ok", "slow", "500", "429", "drop", "garbage", "html", "no_choices", "echo_auth")
 PATH = "/v1/chat/completions"
@@ -45,8 +45,9 @@ class FakeOpenAIServer:
     """Use as a context manager; `url` is the base_url a client needs (it ends in /v1)."""
 
     def __init__(self, schedule: Iterable[str] = (), latency_s: float = 0.0, slow_s: float = 1.0,
-                 retry_after_s: float = 0.05) -> None:
+                 retry_after_s: float = 0.05, reply: Callable[[str, Any], str] = reply_text) -> None:
         self.schedule = list(schedule)
+        self.reply = reply  # the completion of an "ok" request: reply(prompt, seed)
         unknown = set(self.schedule) - set(BEHAVIOURS)
         if unknown:
             raise ValueError(f"unknown behaviours {sorted(unknown)}; known: {BEHAVIOURS}")
@@ -141,7 +142,7 @@ class FakeOpenAIServer:
                 if behaviour == "no_choices":
                     return self._send(200, json.dumps({"id": "x", "object": "chat.completion"}).encode())
                 time.sleep(server.slow_s if behaviour == "slow" else server.latency_s)
-                text = reply_text(body["messages"][-1]["content"], body.get("seed"))
+                text = server.reply(body["messages"][-1]["content"], body.get("seed"))
                 self._send(200, json.dumps({
                     "id": f"chatcmpl-fake-{len(server.requests)}", "object": "chat.completion", "created": 0,
                     "model": body.get("model"),

@@ -352,3 +352,24 @@ def test_changed_task_code_is_evaluated_again(tiny_model_dir, gender_sample, tmp
     monkeypatch.setattr(selection, "code_sha256", lambda folders: "0" * 64)  # as if a task file had changed
     evaluate(tiny_model_dir, [BIOS], out, limit=2)
     assert len(lm_eval_calls) == 2
+
+
+def test_vllm_backend_is_checked_first_and_serves_the_adapter_as_a_lora_request(tmp_path, monkeypatch):
+    """No vLLM here: the backend is refused in one line before any model loads; with vLLM the
+    adapter goes to lm-eval's vLLM model as a LoRA request whose rank limit fits the adapter."""
+    monkeypatch.setattr(evaluate_module, "resolve_model", no_model)
+    with pytest.raises(UserError, match="Unknown evaluation backend 'tgi'"):
+        evaluate_model("embedded", ["bias_inheritance_gender_bios"], tmp_path / "r.json", backend="tgi")
+    if evaluate_module.importlib.util.find_spec("vllm") is None:
+        with pytest.raises(UserError, match=r"bias-inheritance\[vllm\]"):
+            evaluate_model("embedded", ["bias_inheritance_gender_bios"], tmp_path / "r.json", backend="vllm")
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 64}))
+    run = evaluate_module._Run(resolved="/m", model={}, adapter=evaluate_module.Adapter(adapter, {}, None, None),
+                               format="chat", limit=None, gen_kwargs=None, metadata={}, device="cuda",
+                               dtype="bfloat16", backend="vllm")
+    assert evaluate_module.lm_eval_model_args(run) == {"pretrained": "/m", "dtype": "bfloat16",
+                                                       "lora_local_path": str(adapter), "max_lora_rank": 64}
+    hf = evaluate_module._Run(**{**run.__dict__, "backend": "hf"})
+    assert evaluate_module.lm_eval_model_args(hf) == {"pretrained": "/m", "dtype": "bfloat16", "peft": str(adapter)}

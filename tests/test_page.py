@@ -129,7 +129,7 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]
 
 
 def _series(plot: figures.Plot, bias_type: str, group: str) -> figures.Series:
-    (series,) = [s for p in plot.panels for s in p.series if s.key[2] == bias_type and s.group == group]
+    (series,) = [s for p in plot.panels for s in p.series if s.key[-1] == bias_type and s.group == group]
     return series
 
 
@@ -144,7 +144,7 @@ def test_gamma_points_share_the_control_pool_seeds_and_leave_out_mitigated_runs(
     assert pooled.n == (40, 40)
     female = _series(plot, TYPES[1], "female")
     assert [p.value for p in female.points] == pytest.approx([0.4, 0.48, 0.6])  # the control is every type's γ = 0
-    assert {s.key[2] for s in plot.panels[0].series} == set(TYPES)  # no "control" line of its own
+    assert {s.key[-1] for s in plot.panels[0].series} == set(TYPES)  # no "control" line of its own
 
 
 def test_mitigation_bars_at_each_gamma_with_the_control_as_reference():

@@ -96,23 +96,3 @@ def test_unknown_task_and_missing_data_stop_before_any_model(cache_dir, tmp_path
     with pytest.raises(UserError, match="data prepare culture"):
         run_experiment(load_experiment({"mix": {"total": 24}, "evaluation": {"tasks": ["bias_inheritance_hate_ar_osact4"]}}),
                        tmp_path / "b")
-
-
-@pytest.mark.slow
-def test_rounds_generate_with_the_previous_rounds_model(tiny_model_dir, cache_dir, tmp_path):
-    from bias_inheritance.io import read_jsonl
-    from pipeline.rounds import run_rounds
-
-    experiment = _experiment(tiny_model_dir, rounds={"count": 2, "bias_type": 0, "gamma": 0.5})
-    results = run_rounds(experiment, tmp_path / "run")
-    assert list(results) == ["round 0", "round 1", "round 2"]
-    rounds = tmp_path / "run" / "rounds"
-    first, second = (cards.read_card(rounds / f"round{r}" / "adapter" / "card.json") for r in (1, 2))
-    assert (first["summary"]["provenance"]["round"], second["summary"]["provenance"]["round"]) == (1, 2)
-    generated = [cards.read_card(rounds / f"round{r}" / "augmented.card.json")["inputs"]["generator"] for r in (1, 2)]
-    assert "adapter" not in generated[0] and generated[1]["adapter"] == {"card_key": first["key"]}
-    kept = [{r["id"] for r in read_jsonl(rounds / f"round{r}" / "mixed.jsonl") if r["origin"] == "original"}
-            for r in (1, 2)]
-    assert kept[0] == kept[1] and len(kept[0]) == 12  # the same D_o rows in every round, |D| = 24 at γ = 0.5
-    with pytest.raises(UserError, match="rounds.count"):
-        run_rounds(_experiment(tiny_model_dir), tmp_path / "none")

@@ -213,7 +213,7 @@ def test_training_card_chains_to_the_mix_and_a_changed_setting_is_never_reused(t
     assert summary["train_metrics"]["train_loss"] > 0 and not (out / "checkpoints").exists()
     assert summary["provenance"] == {
         "model": identity, "data_sha256": mixed.content_sha256, "data_source": mixed.card["summary"]["provenance"]["data_source"],
-        "bias": "gender", "bias_type": 4, "gamma": 0.5, "gamma_realised": 0.5, "mitigation": "none", "round": 1, "seed": 0,
+        "bias": "gender", "culture": None, "continued": False, "bias_type": 4, "gamma": 0.5, "gamma_realised": 0.5, "mitigation": "none", "round": 1, "seed": 0,
         "format": "chat", "generator": {"kind": "hub", "hub_id": "fake-model", "revision": "main"},
     }
     weights = (out / "adapter_model.safetensors").read_bytes()

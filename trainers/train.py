@@ -126,7 +126,7 @@ def _train_lora(model: str, data_path: Path, out_dir: Path, settings: TrainSetti
     main = _is_main_process()
     environment = {"device": device, "dtype": dtype, "processes": int(os.environ.get("WORLD_SIZE", "1"))}
     own = {"model": identity, "data_sha256": data.content_sha256, "mitigation": settings.mitigation,
-           "round": round_number, "seed": settings.seed, "format": fmt}
+           "round": round_number, "continued": init_adapter is not None, "seed": settings.seed, "format": fmt}
     described = {"mitigation": _mitigation_record(settings, transform), "preset": settings.preset,
                  "assumptions": settings.assumptions(), "provenance": provenance(own, [data])}
     if main:

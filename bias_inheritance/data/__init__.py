@@ -23,4 +23,8 @@ def check_prepared(family: str, directory: Path | None = None, dataset: str | No
         from bias_inheritance.data import opinions
 
         return opinions.load_source(directory).label
+    if family == "crows_pairs":
+        from bias_inheritance.data import crows_pairs
+
+        return crows_pairs.load_source(directory).label
     raise ValueError(f"unknown data family {family!r}")
