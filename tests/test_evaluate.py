@@ -267,7 +267,8 @@ def test_results_carry_provenance_and_cards(tiny_model_dir, gender_sample, tmp_p
     task_card = cards.read_card(task_folder / "card.json")
     assert task_card["key"] == ours["tasks"][BIOS]["key"] and task_card["status"] == "complete"
     assert task_card["parents"]["adapter"]["key"] == train_card["key"]
-    assert task_card["summary"]["provenance"] == {**training, "model": ours["model"], "gamma_realised": None, "generator": None, "bias": None}
+    assert task_card["summary"]["provenance"] == {**training, "model": ours["model"], "gamma_realised": None, "generator": None, "bias": None,
+                                                  "culture": None, "continued": None}
     assert task_card["environment"]["device"] == "cpu"
     run_card = cards.read_card(Path(ours["card"]))
     assert Path(ours["card"]) == cards.card_path(out).resolve()
