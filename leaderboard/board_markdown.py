@@ -13,10 +13,8 @@ import pandas as pd
 
 from leaderboard.groups import gap_definition
 from leaderboard.long_table import Board
-from leaderboard.layout import short_names
-from leaderboard.markdown import MISSING, _header, _runs, escape, table
+from leaderboard.markdown import MISSING, escape, inputs_header, row_order, run_sections, short_names, table
 from leaderboard.paired import NORMAL, PAIRED
-from leaderboard.table import row_order
 
 CELL = ("model", "bias", "culture", "bias_type", "gamma", "mitigation", "round")  # what seeds of one cell share
 _CELL_HEADERS = ("model", "bias", "culture", "bias type", "γ", "mitigation", "round")
@@ -149,6 +147,6 @@ def render_board(board: Board, versions: Mapping[str, str], generated: str) -> s
     records = board.records
     order = row_order(records)
     short = short_names({name for r in records for name in r.tasks})
-    parts = _header(records, board.names, versions, generated) + _runs(records, board.names, order, short)
+    parts = inputs_header(records, board.names, versions, generated) + run_sections(records, board.names, order, short)
     parts += _inheritance(board, short) + _gaps(board) + _finetune(board, short) + _without_control(board)
     return "\n".join(parts)

@@ -1,10 +1,11 @@
-"""Results files -> a board: `build_board` writes the long table (leaderboard.csv), its records and
-provenance (leaderboard.json), the Markdown views (leaderboard.md) and the static page (index.html,
-by leaderboard.page where it is installed); `add_external` adds an external base/tuned pair and
-rebuilds. `build_leaderboard` is the earlier one-wide-row-per-run board (leaderboard.csv, .md).
+"""Results files -> the board, every output a view of one long table (leaderboard.long_table):
+`build_board` writes that table (leaderboard.csv), its runs with their provenance (leaderboard.json),
+the Markdown views (leaderboard.md) and the static page (index.html, by leaderboard.page where it is
+installed); `add_external` adds an external base/tuned pair and rebuilds. The CLI's `leaderboard
+build`, the sweep and CI's `leaderboard update` all build through `build_board`.
 
-Every input is read and checked before anything is written, and both outputs are written
-atomically: a bad input leaves the previous leaderboard as it was.
+Every input is read and checked before anything is written, and each output is written
+atomically: a bad input leaves the previous board as it was.
 """
 
 from __future__ import annotations
@@ -18,13 +19,10 @@ from bias_inheritance.errors import UserError
 from bias_inheritance.io import atomic_write_json, atomic_write_text, read_json
 from bias_inheritance.provenance import package_versions
 from leaderboard.board_markdown import render_board
-from leaderboard.compare import comparisons
 from leaderboard.external import ENTRIES, EXTERNAL_BASE, EXTERNAL_TUNED, copy_pair
 from leaderboard.lock import board_lock
 from leaderboard.long_table import LONG_COLUMNS, Board, load_board
-from leaderboard.markdown import render
-from leaderboard.results import BOARD_JSON as JSON_NAME, discover, load_record
-from leaderboard.table import to_frame
+from leaderboard.results import BOARD_JSON as JSON_NAME
 
 MARKDOWN_NAME = "leaderboard.md"
 CSV_NAME = "leaderboard.csv"
@@ -95,24 +93,8 @@ def add_external(base: Path, tuned: Path, label: str, board: Path) -> dict[str, 
     """Copy an external model's base and fine-tuned results into `board/entries/` and rebuild the board
     from every results file it holds. A corrupt or foreign file is refused before anything changes."""
     with board_lock(Path(board)):  # serialised with `leaderboard update` and other adds
-        load_board(board_inputs(Path(board)))  # the board as it is must still build before the pair is added
+        if board_inputs(Path(board)):  # the board as it is must still build before the pair is added
+            load_board(board_inputs(Path(board)))
         copy_pair(Path(base), Path(tuned), label, Path(board))
         return build_board(board_inputs(Path(board)), Path(board))
 
-
-def build_leaderboard(inputs: Sequence[Path], out_dir: Path, base: str | None = None) -> tuple[Path, Path]:
-    """Read results files or folders holding them; write `out_dir`/leaderboard.md and .csv.
-
-    `base` is the label of the run to compare against; in each (format, limit) the run with that
-    label is the base (default: the run whose role is "base"). Returns (markdown path, csv path).
-    """
-    files = discover(list(inputs))
-    records = [load_record(path) for path in files]
-    compared = comparisons(records, base)
-    markdown = render(records, compared, package_versions(), _now())
-    csv = to_frame(records, compared).to_csv(index=False)
-    out_dir = Path(out_dir)
-    md_path, csv_path = out_dir / MARKDOWN_NAME, out_dir / CSV_NAME
-    atomic_write_text(csv_path, csv)
-    atomic_write_text(md_path, markdown)
-    return md_path, csv_path

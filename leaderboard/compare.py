@@ -1,19 +1,17 @@
-"""Which base run each row's changes (Δ) are against, and why a row has none.
+"""Which base run a run's fine-tuning delta is against, and why a run has none.
 
 A change means something only between runs that scored the same prompts on the same documents:
 the same prompt format (lm-eval applies the chat template to a whole run, and a model scores very
 differently with and without it), the same `--limit`, and the same evaluation data where both runs
-record it. A row gets a Δ only against a base run of the same base model that matches on all three;
-otherwise it gets no Δ and a note that says why. There is one base per (model, format, limit): the
-run with role "base", or the run labelled `--base LABEL` when several would qualify.
+record it. A run gets a delta only against the run with role "base" of the same base model that
+matches on all three; where there is none, or several (which one is meant is not guessed), it gets
+no delta and a note that says why.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bias_inheritance.errors import UserError
-from leaderboard.metrics import Measurement, is_finite
 from leaderboard.provenance import source_identity
 from leaderboard.results import RunRecord
 
@@ -65,20 +63,19 @@ def same_conditions(a: RunRecord, b: RunRecord) -> bool:
             and not _data_differences(a, b))
 
 
-def _compare(record: RunRecord, records: list[RunRecord], base_label: str | None) -> Comparison:
-    chosen = [r for r in records if (r.label == base_label if base_label else r.role == "base" and same_model(r, record))]
+def _compare(record: RunRecord, records: list[RunRecord]) -> Comparison:
+    chosen = [r for r in records if r.role == "base" and same_model(r, record)]
     if record.format is None:
         return Comparison(None, "its results file does not record the prompt format (chat or plain).")
     matching = [r for r in chosen if r.format == record.format and _same_limit(r.limit, record.limit)]
     if len(matching) > 1:
         labels = ", ".join(r.label for r in matching)
-        return Comparison(None, f"several base runs in {_where(record)} ({labels}): pick one with --base LABEL.")
+        return Comparison(None, f"several base runs in {_where(record)} ({labels}).")
     if any(r is record for r in matching):
         return Comparison(None, None)
     if not matching:
         others = "; ".join(f"{r.label}: {_where(r)}" for r in chosen)
-        wanted = f"run labelled {base_label!r}" if base_label else "base run"
-        return Comparison(None, f"no {wanted} in {_where(record)}" + (f" (bases: {others})." if others else "."))
+        return Comparison(None, f"no base run in {_where(record)}" + (f" (bases: {others})." if others else "."))
     base = matching[0]
     differ = _data_differences(record, base)
     if differ:
@@ -86,16 +83,6 @@ def _compare(record: RunRecord, records: list[RunRecord], base_label: str | None
     return Comparison(base, None)
 
 
-def comparisons(records: list[RunRecord], base_label: str | None) -> list[Comparison]:
-    """One Comparison per record, in order; an unknown `base_label` is a UserError."""
-    if base_label is not None and not any(r.label == base_label for r in records):
-        labels = ", ".join(sorted({r.label for r in records}))
-        raise UserError(f"No run labelled {base_label!r}.", f"use one of: {labels}.")
-    return [_compare(record, records, base_label) for record in records]
-
-
-def delta(value: Measurement | None, reference: Measurement | None) -> float | None:
-    """value - reference, when both are numbers (an undefined value has no change)."""
-    if value is None or reference is None or not (is_finite(value.value) and is_finite(reference.value)):
-        return None
-    return value.value - reference.value  # type: ignore[operator]
+def comparisons(records: list[RunRecord]) -> list[Comparison]:
+    """One Comparison per record, in order."""
+    return [_compare(record, records) for record in records]

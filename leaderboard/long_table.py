@@ -134,7 +134,7 @@ def _pairs(records: list[RunRecord], roles: Mapping[int, str], externals: Mappin
     """id(record) -> its base (fine-tuning delta) and its control (inheritance delta), with notes."""
     by_path = {r.path.resolve(): r for r in records}
     ours = [r for r in records if roles[id(r)] not in (EXTERNAL_BASE, EXTERNAL_TUNED)]
-    bases = {id(r): c.base for r, c in zip(ours, comparisons(ours, None))}
+    bases = {id(r): c.base for r, c in zip(ours, comparisons(ours))}
     controls = [r for r in ours if roles[id(r)] == "control"]
     found: dict[int, tuple[RunRecord | None, RunRecord | None]] = {}
     notes: dict[int, str] = {}
@@ -159,7 +159,8 @@ def _rows(record: RunRecord, name: str, role: str, base: RunRecord | None, contr
     p = record.provenance
     rows = []
     for task, entry in record.tasks.items():
-        source = record.eval_data.get(entry.family or "") or "; ".join(f"{f}: {s}" for f, s in record.eval_data.items())
+        source = (record.eval_data.get(entry.family) if entry.family  # never another family's source
+                  else "; ".join(f"{f}: {s}" for f, s in record.eval_data.items()))
         for measurement, value in entry.metrics.measurements.items():
             metric, group = split_group(measurement)
             row = {

@@ -1,24 +1,18 @@
-"""Records -> leaderboard.md: a provenance header, the runs and their provenance, which base each
-row's changes are against (or why it has none), then the task tables of `layout`.
-
-A measurement is one cell: value, ±stderr, [bootstrap interval], the number of undefined bootstrap
-resamples when there were any, and (Δ) against the row's base.
+"""The board's Markdown about its runs: the header naming every input (file, hash, card), what each
+run is (its provenance and marks) and how it was evaluated, with the helpers every Markdown view
+shares (escaping, tables, run names and order, short task names).
 """
 
 from __future__ import annotations
 
-import math
+import os
 import re
 from collections import Counter
 from typing import Any, Mapping
 
 from leaderboard import marks
-from leaderboard.compare import Comparison, delta
-from leaderboard.layout import TaskTable, short_names, task_tables
-from leaderboard.metrics import Measurement, is_finite
 from leaderboard.provenance import ENVIRONMENT_COLUMNS, RUN_COLUMNS
 from leaderboard.results import RunRecord
-from leaderboard.table import row_order
 
 MISSING = "–"
 HEADERS: Mapping[str, str] = {
@@ -37,28 +31,6 @@ def _text(value: Any) -> str:
     return _SHA256.sub(lambda m: m.group(0)[:12] + "…", str(value))
 
 
-def _number(value: float | None, sign: str = "") -> str:
-    if value is None:
-        return MISSING
-    return "NaN" if math.isnan(value) else f"{value:{sign}.4f}"
-
-
-def measurement_cell(value: Measurement | None, change: float | None) -> str:
-    if value is None:
-        return MISSING
-    cell = _number(value.value)
-    if is_finite(value.stderr):
-        cell += f" ±{_number(value.stderr)}"
-    if value.ci_low is not None or value.ci_high is not None:
-        cell += f" [{_number(value.ci_low)}, {_number(value.ci_high)}]"
-    undefined = value.ci_undefined
-    if undefined is not None and undefined > 0:  # shown only when some resamples were undefined (NaN > 0 is False)
-        cell += f" ({undefined:g} undefined)"
-    if change is not None:
-        cell += f" ({_number(change, '+')})"
-    return cell
-
-
 def escape(text: str) -> str:
     """Text from a results file (model names are user input) as inert Markdown: one line, no table
     break, no code span, no HTML, no emphasis, no link; "[low, high]" intervals stay as they read."""
@@ -75,6 +47,21 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(map(escape, row)) + " |" for row in rows])
 
 
+def row_order(records: list[RunRecord]) -> list[int]:
+    """Runs of one format together, the base first, then by label."""
+    return sorted(range(len(records)), key=lambda i: (
+        str(records[i].format), records[i].role != "base", records[i].label, str(records[i].path)))
+
+
+def short_names(names: set[str]) -> dict[str, str]:
+    """Task names without their shared prefix (`bias_inheritance_`), cut after an underscore or hyphen."""
+    if len(names) < 2:
+        return {name: name for name in names}
+    prefix = os.path.commonprefix(sorted(names))
+    prefix = prefix[: max(prefix.rfind("_"), prefix.rfind("-")) + 1]
+    return {name: name[len(prefix):] or name for name in names}
+
+
 def display_names(records: list[RunRecord]) -> dict[int, str]:
     """id(record) -> the name its rows show: its label, told apart by format, then file, when labels repeat."""
     names = {id(r): r.label for r in records}
@@ -84,9 +71,10 @@ def display_names(records: list[RunRecord]) -> dict[int, str]:
     return names
 
 
-def _header(
+def inputs_header(
     records: list[RunRecord], names: Mapping[int, str], versions: Mapping[str, str], generated: str
 ) -> list[str]:
+    """The title, who built the board when, and every results file it read (path, hash, card)."""
     inputs = [[names[id(r)], str(r.path), _text(r.sha256), _text(r.card), _text(r.card_key)] for r in records]
     return [
         "# bias-inheritance leaderboard", "",
@@ -96,7 +84,9 @@ def _header(
     ]
 
 
-def _runs(records: list[RunRecord], names: Mapping[int, str], order: list[int], short: Mapping[str, str]) -> list[str]:
+def run_sections(
+    records: list[RunRecord], names: Mapping[int, str], order: list[int], short: Mapping[str, str]
+) -> list[str]:
     """What each run is (with its marks), then how and where it was evaluated."""
 
     def header(columns: tuple[str, ...]) -> list[str]:
@@ -117,60 +107,3 @@ def _runs(records: list[RunRecord], names: Mapping[int, str], order: list[int], 
         "## Evaluation environment", "", table(["run", *header(ENVIRONMENT_COLUMNS)], environments), "",
     ]
 
-
-def _changes(
-    records: list[RunRecord], names: Mapping[int, str], compared: list[Comparison], order: list[int]
-) -> list[str]:
-    rows = []
-    for i in order:
-        comparison, name = compared[i], names[id(records[i])]
-        if comparison.base is not None:
-            rows.append([name, names[id(comparison.base)], ""])
-        elif comparison.note is None:
-            rows.append([name, MISSING, "the base of its format and limit"])
-        else:
-            rows.append([name, MISSING, "no Δ: " + comparison.note])
-    return [
-        "## Changes (Δ)", "",
-        "A Δ is a row's value minus its base's, shown in brackets after the value. It is computed only "
-        "against a base run of the same prompt format and `--limit` that read the same evaluation data.", "",
-        table(["run", "Δ against", "note"], rows), "",
-    ]
-
-
-def _task_table(
-    task_table: TaskTable, records: list[RunRecord], names: Mapping[int, str], compared: list[Comparison], order: list[int]
-) -> list[str]:
-    if task_table.is_family:
-        columns = short_names(set(task_table.tasks))  # the table's own prefix: twins may be named differently
-        header = ["run", *(columns[t] for t in task_table.tasks)]
-        cells = [(task, task_table.measurements[0]) for task in task_table.tasks]
-    else:
-        header = ["run", *task_table.measurements]
-        cells = [(task_table.tasks[0], name) for name in task_table.measurements]
-    rows = []
-    for i in order:
-        record, base = records[i], compared[i].base
-        if not any(task in record.tasks for task in task_table.tasks):
-            continue
-        mark = f"{marks.WARNING} " if marks.flagged_tasks(record) & set(task_table.tasks) else ""
-        row = [mark + names[id(record)]]
-        for task, name in cells:
-            value = record.tasks[task].metrics.measurements.get(name) if task in record.tasks else None
-            reference = base.tasks[task].metrics.measurements.get(name) if base and task in base.tasks else None
-            row.append(measurement_cell(value, delta(value, reference)))
-        rows.append(row)
-    return [f"### {escape(task_table.title)}", "", table(header, rows), ""]
-
-
-def render(
-    records: list[RunRecord], compared: list[Comparison], versions: Mapping[str, str], generated: str,
-) -> str:
-    """The whole page; `versions` and `generated` (a UTC time) are the builder's, for the header."""
-    order, names = row_order(records), display_names(records)
-    short = short_names({name for r in records for name in r.tasks})
-    parts = _header(records, names, versions, generated) + _runs(records, names, order, short)
-    parts += _changes(records, names, compared, order) + ["## Tasks", ""]
-    for task_table in task_tables(records):
-        parts += _task_table(task_table, records, names, compared, order)
-    return "\n".join(parts)

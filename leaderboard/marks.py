@@ -46,11 +46,6 @@ def flagged(record: RunRecord) -> dict[str, dict[str, float | None]]:
     return found
 
 
-def flagged_tasks(record: RunRecord) -> set[str]:
-    """Every task of `record` that carries a mark."""
-    return {name for tasks in flagged(record).values() for name in tasks}
-
-
 def _named(tasks: Mapping[str, float | None], record: RunRecord, short: Mapping[str, str]) -> str:
     """The flagged tasks by short name with any partial share; "all N tasks" when that is what they are."""
     leaves = {name for name, task in record.tasks.items() if not task.is_group}
@@ -70,8 +65,3 @@ def mark_texts(record: RunRecord, short: Mapping[str, str]) -> list[str]:
     if record.trained_format and record.format and record.trained_format != record.format:
         texts.append(f"{WARNING} trained in {record.trained_format} format, evaluated in {record.format}")
     return texts
-
-
-def csv_columns(record: RunRecord) -> dict[str, str]:
-    """`<metric>_tasks` -> the flagged tasks, ";"-joined ("" when none)."""
-    return {f"{metric}_tasks": ";".join(sorted(tasks)) for metric, tasks in flagged(record).items()}

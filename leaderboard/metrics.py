@@ -100,15 +100,3 @@ def parse_task(entry: Mapping[str, Any]) -> TaskMetrics:
         for name, value in sorted(values.items())
     }
     return TaskMetrics(measurements=measurements, provenance=provenance)
-
-
-def csv_columns(task: str, name: str, measurement: Measurement) -> dict[str, float | None]:
-    """The wide CSV's columns for one measurement: its value and each qualifier the file holds."""
-    columns = {f"{task}/{name}": measurement.value}
-    for suffix, value in (
-        (STDERR_SUFFIX, measurement.stderr), (CI_LOW_SUFFIX, measurement.ci_low),
-        (CI_HIGH_SUFFIX, measurement.ci_high), (CI_UNDEFINED_SUFFIX, measurement.ci_undefined),
-    ):
-        if value is not None:
-            columns[f"{task}/{name}{suffix}"] = value
-    return columns

@@ -6,6 +6,7 @@
     audit PATH            group balance and failures of a generated set (generators)
     mix                   D = D_o ∪ D_a at bias ratio γ       (generators)
     train                 LoRA SFT on the mix                (trainers)
+    attribute             the rows that carry the bias: BiasDiff scores, selection, curves (attribution)
     tasks-path            folder for lm-eval's --include_path (bias_tasks)
     evaluate              run lm-eval tasks, keep provenance (evaluation)
     rescore RESULTS       re-score logged samples with the current task code (evaluation)
@@ -130,6 +131,29 @@ def _cmd_train(args: argparse.Namespace) -> None:
     moved = ", ".join(summary["movement"]["flags"]) or "moved"
     print(f"adapter and card in {args.out} ({settings.mitigation}; data sha256 {summary['data']['sha256']}, "
           f"{card['environment']['device']}, {card['environment']['dtype']}; {moved})")
+
+
+def _cmd_attribute(args: argparse.Namespace) -> None:
+    from attribution.attribute import AttributeSettings, attribute
+    from attribution.features import FeatureSettings
+    from bias_inheritance.io import read_json, read_yaml_mapping
+    from trainers.config import TrainSettings
+
+    warmup = read_yaml_mapping(Path(args.warmup_config)) if args.warmup_config else {}
+    if args.preset:
+        warmup["preset"] = args.preset
+    warmup = TrainSettings.from_dict({"epochs": 1, **warmup, "save_optimizer_state": True, "device": args.device},
+                                     where=args.warmup_config or "warm-up flags")
+    features = FeatureSettings(projection_dim=args.projection_dim, seed=args.seed, batch_size=args.batch_size,
+                               loss_tokens=args.loss_tokens, max_length=warmup.max_length, device=args.device)
+    settings = AttributeSettings(probe=args.probe, top=args.top, reduce=args.reduce, features=features, warmup=warmup)
+    files = attribute(Path(args.data), Path(args.out), settings, model=args.model,
+                      adapter=Path(args.adapter) if args.adapter else None,
+                      control=Path(args.control) if args.control else None)
+    curves = read_json(files["curves"])
+    at_top = [p for p in curves["by_bias_type"]["all"]["method"] if p["p"] == args.top]
+    found = f"; coverage {at_top[0]['coverage']:.3f}, precision {at_top[0]['precision']:.3f} at p = {args.top}" if at_top else ""
+    print(f"{curves['selected']} of {curves['rows']} rows selected{found}; scores, selection and curves in {args.out}")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -294,6 +318,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", help="auto (default: cuda, then mps, then cpu), cuda, mps or cpu")
     train.add_argument("--out", required=True)
     train.set_defaults(func=_cmd_train)
+
+    at = sub.add_parser("attribute", help="BiasDiff: score each row of a mix by its gradient's similarity to biased probes")
+    at.add_argument("--data", required=True, help="mixed JSON-lines from `mix` (its augmented rows are the planted truth)")
+    at.add_argument("--model", default="embedded")
+    at.add_argument("--adapter", help="an adapter trained with --save-optimizer-state (default: a warm-up is trained)")
+    at.add_argument("--probe", required=True, help="gender, culture (the bundled probe sets) or a CrowS-Pairs CSV")
+    at.add_argument("--top", type=float, default=0.35, help="share of rows selected (default 0.35)")
+    at.add_argument("--reduce", choices=["mean", "max"], default="mean", help="a row's score over the probes")
+    at.add_argument("--control", help="a control mix (augmented rows of type 0 at the same γ): how much is style")
+    at.add_argument("--projection-dim", type=int, default=8192)
+    at.add_argument("--seed", type=int, default=0, help="seed of the random projection")
+    at.add_argument("--loss-tokens", choices=["answer", "all"], default="answer",
+                    help="tokens a row's gradient is taken over: the answer (as in training) or the whole row")
+    at.add_argument("--batch-size", type=int, default=8)
+    at.add_argument("--warmup-config", help="YAML of TrainSettings fields for the warm-up (default: 1 epoch)")
+    at.add_argument("--preset", help="the warm-up's training preset: " + ", ".join(PRESETS))
+    at.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
+    at.add_argument("--out", required=True)
+    at.set_defaults(func=_cmd_attribute)
 
     ev = sub.add_parser("evaluate", help="run bias_inheritance tasks through lm-eval")
     ev.add_argument("--model", default="embedded")

@@ -246,6 +246,8 @@ def test_plain_lm_eval_results_and_an_external_pair_appear_beside_ours(grid, tmp
     assert "| Other LLM (tuned) | external-tuned | acc | all | 0.7200 ±0.0100 | +0.1200 | 3 |" in written["md"].read_text()
     again = add_external(base, tuned, "Other LLM", board)  # the same pair again: replaced, not doubled
     assert len(pd.read_csv(again["csv"])) == len(table)
+    alone = add_external(base, tuned, "Other LLM", tmp_path / "new-board")  # a board that starts with an external pair
+    assert set(pd.read_csv(alone["csv"])["run"]) == {"Other LLM (base)", "Other LLM (tuned)"}
 
 
 def test_a_corrupt_or_foreign_file_is_refused_and_the_board_stays(grid, tmp_path):
