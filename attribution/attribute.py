@@ -14,6 +14,7 @@ Steps, each an output with its own key, so a killed run resumes and a second run
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -37,6 +38,8 @@ from trainers.optimizer_state import FILE as OPTIMIZER_FILE
 STAGE = "attribute"
 ATTRIBUTE_VERSION = 1
 SCORES, SELECTED, CURVES = "scores.jsonl", "selected.jsonl", "curves.json"
+# As many rows drawn at random (seeded): the control of retraining without the selection (removal shrinks |D|).
+RANDOM_SELECTED = "random_selected.jsonl"
 AUGMENTED = "augmented"
 _FIX = "pass another --out for changed inputs, or delete that folder."
 
@@ -177,7 +180,8 @@ def attribute(data: Path, out: Path, settings: AttributeSettings, *, model: str 
               "settings": _settings_record(settings, adapter is None), "version": ATTRIBUTE_VERSION,
               "control_sha256": content_hash(read_jsonl(control)) if control else None}
     key = cards.stage_key(STAGE, inputs, parents)
-    files = {"scores": out / SCORES, "selected": out / SELECTED, "curves": out / CURVES}
+    files = {"scores": out / SCORES, "selected": out / SELECTED, "random_selected": out / RANDOM_SELECTED,
+             "curves": out / CURVES}
     if cards.check_reuse(out, STAGE, key, inputs, what="Attribution folder", fix=_FIX) == "complete":
         return files
     cards.write_card(out, STAGE, inputs, parents=parents, status="partial")
@@ -195,6 +199,8 @@ def attribute(data: Path, out: Path, settings: AttributeSettings, *, model: str 
                   random_baseline="a uniformly random selection: hypergeometric mean and 95 % range")
     write_jsonl(files["scores"], ranked)
     write_jsonl(files["selected"], selected)
+    drawn = random.Random(f"random-removal-{settings.features.seed}").sample(ranked, len(selected))
+    write_jsonl(files["random_selected"], [{"id": r["id"], "origin": r["origin"], "bias_type": r["bias_type"]} for r in drawn])
     atomic_write_json(files["curves"], curves)
     files.update(write_figure(curves, out))
     planted = run.planted["all"]

@@ -31,10 +31,10 @@ from bias_inheritance.device import DEVICES, pick_device, train_dtype
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import model_identity
 from bias_inheritance.io import content_hash, sha256_file
-from bias_inheritance.lineage import Upstream, adapter_identity, provenance
+from bias_inheritance.lineage import adapter_upstream, provenance
 from bias_inheritance.model import resolve_model
 from attribution import feature_store
-from attribution.per_sample import LOSS_TOKENS
+from trainers.tokenise import LOSS_TOKENS
 from attribution.projection import PROJECTION_VERSION
 
 STAGE = "features"
@@ -96,14 +96,6 @@ def _check_examples(examples: list[dict]) -> None:
         raise UserError("There are no rows to take features of.", "pass a non-empty set of rows.")
 
 
-def _adapter_upstream(adapter: Path) -> tuple[dict[str, str], Upstream]:
-    """The adapter's identity and its upstream record (its card, whose provenance we inherit)."""
-    identity = adapter_identity(adapter)
-    card = cards.read_card(cards.card_path(adapter))
-    found = cards.parent("adapter", adapter) if card is not None else None
-    return identity, Upstream("adapter", next(iter(identity.values())), found, card)
-
-
 def write_features(model: str, adapter: Path, examples: list[dict], out: Path, settings: FeatureSettings, *,
                    optimizer_state: Path | None = None) -> Path:
     """Features of `examples` ({"id", "prompt", "completion"}) under the LoRA `adapter` into `out`.
@@ -117,7 +109,7 @@ def write_features(model: str, adapter: Path, examples: list[dict], out: Path, s
     _check_examples(examples)
     resolved = resolve_model(model)
     identity = model_identity(resolved)
-    adapter_id, adapter_up = _adapter_upstream(adapter)
+    adapter_id, adapter_up = adapter_upstream(adapter)
     state_file = Path(optimizer_state) / OPTIMIZER_FILE if optimizer_state is not None else None
     if state_file is not None and not state_file.is_file():
         raise UserError(f"{optimizer_state} holds no {OPTIMIZER_FILE}.", "train with `save_optimizer_state: true`.")
@@ -175,7 +167,8 @@ def _compute(resolved: str, adapter: Path, examples: list[dict], out: Path, sett
     import torch
 
     from attribution.adam_features import AdamState
-    from attribution.per_sample import encode, lora_parameters, per_sample_gradients, to_batch
+    from attribution.per_sample import lora_parameters, per_sample_gradients, to_batch
+    from trainers.tokenise import encode
     from attribution.projection import SignSketch
 
     tokenizer, model = load_lora(resolved, adapter, device, dtype)
@@ -187,14 +180,18 @@ def _compute(resolved: str, adapter: Path, examples: list[dict], out: Path, sett
     if optimizer_state is not None:
         adam = AdamState.load(Path(optimizer_state), names, {n: p.shape for n, p in params.items()}).to(device)
     sketch = SignSketch(sum(p.numel() for p in params.values()), settings.projection_dim, settings.seed)
+    from tqdm.auto import tqdm
+
     chunks = range(0, len(examples), settings.chunk_rows)
     resumed = 0
+    progress = tqdm(total=len(examples), desc=f"features of {out.name}", unit="row")
     for index, start in enumerate(chunks):
         rows = encoded[start:start + settings.chunk_rows]
         ids = [row["id"] for row in examples[start:start + settings.chunk_rows]]
         path = feature_store.chunk_path(out, index)
         if resume and path.is_file() and feature_store.chunk_ids(path) == ids:
             resumed += 1
+            progress.update(len(rows))
             continue
         features: list[torch.Tensor] = [torch.empty(0)] * len(rows)
         # Batches of similar length waste little on padding; the chunk keeps the rows' order.
@@ -206,6 +203,8 @@ def _compute(resolved: str, adapter: Path, examples: list[dict], out: Path, sett
             blocks = (adam.feature(n, grads[n].float()) if adam else grads[n].float() for n in names)
             for i, row in zip(batch, sketch.project(blocks)):
                 features[i] = row
+            progress.update(len(batch))
         feature_store.write_chunk(path, ids, torch.stack(features))
+    progress.close()
     return {"rows": len(examples), "chunks": len(chunks), "resumed_chunks": resumed,
             "dimension": settings.projection_dim, "parameters": sketch.input_dim, "lora_tensors": len(names)}

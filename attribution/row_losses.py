@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import torch
 
-from attribution.per_sample import IGNORE, encode, pad
+from trainers.tokenise import IGNORE, encode, pad
 
 
 def row_losses(model: Any, tokenizer: Any, examples: Sequence[dict], *, max_length: int, batch_size: int,

@@ -59,7 +59,8 @@ def loop_features(model, params: dict, adam, sketch, encoded: list, pad_id: int)
     """The baseline: one forward and backward pass per row (the same loss, logits at the same positions)."""
     import torch
 
-    from attribution.per_sample import IGNORE, to_batch
+    from attribution.per_sample import to_batch
+    from trainers.tokenise import IGNORE
 
     rows = []
     for row in encoded:
@@ -98,7 +99,8 @@ def main() -> None:
 
     from attribution.adam_features import AdamState
     from attribution.features import FeatureSettings, load_lora, write_features
-    from attribution.per_sample import encode, lora_parameters
+    from attribution.per_sample import lora_parameters
+    from trainers.tokenise import encode
     from attribution.projection import SignSketch
     from bias_inheritance.cache import CACHE_ENV
     from bias_inheritance.chat import prompt_format

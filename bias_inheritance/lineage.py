@@ -99,3 +99,12 @@ def adapter_identity(adapter: Path) -> dict[str, str]:
     if cards.read_card(cards.card_path(adapter)) is None:
         return {"sha256": folder_sha256(adapter, ignored=NOTE_FILES)}
     return {"card_key": cards.parent("adapter", adapter).key}
+
+
+def adapter_upstream(adapter: Path) -> tuple[dict[str, str], Upstream]:
+    """An adapter read as an input: its identity, and its upstream record (its card, whose provenance
+    the reading stage inherits; no parent when the adapter has no card)."""
+    identity = adapter_identity(adapter)
+    card = cards.read_card(cards.card_path(adapter))
+    found = cards.parent("adapter", adapter) if card is not None else None
+    return identity, Upstream("adapter", next(iter(identity.values())), found, card)

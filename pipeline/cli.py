@@ -7,6 +7,7 @@
     mix                   D = D_o ∪ D_a at bias ratio γ       (generators)
     train                 LoRA SFT on the mix                (trainers)
     attribute             the rows that carry the bias: BiasDiff scores, selection, curves (attribution)
+    unlearn               NPO on the selected rows, NLL on the rest (trainers); `train --exclude` retrains
     tasks-path            folder for lm-eval's --include_path (bias_tasks)
     evaluate              run lm-eval tasks, keep provenance (evaluation)
     rescore RESULTS       re-score logged samples with the current task code (evaluation)
@@ -126,7 +127,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
              "preset": args.preset, "save_optimizer_state": args.save_optimizer_state}
     raw = {**raw, **{name: value for name, value in flags.items() if value is not None}}
     settings = TrainSettings.from_dict(raw, where=args.config or "training flags")
-    card = train_lora(args.model, Path(args.data), Path(args.out), settings)
+    card = train_lora(args.model, Path(args.data), Path(args.out), settings,
+                      exclude=Path(args.exclude) if args.exclude else None)
     summary = card["summary"]
     moved = ", ".join(summary["movement"]["flags"]) or "moved"
     print(f"adapter and card in {args.out} ({settings.mitigation}; data sha256 {summary['data']['sha256']}, "
@@ -154,6 +156,22 @@ def _cmd_attribute(args: argparse.Namespace) -> None:
     at_top = [p for p in curves["by_bias_type"]["all"]["method"] if p["p"] == args.top]
     found = f"; coverage {at_top[0]['coverage']:.3f}, precision {at_top[0]['precision']:.3f} at p = {args.top}" if at_top else ""
     print(f"{curves['selected']} of {curves['rows']} rows selected{found}; scores, selection and curves in {args.out}")
+
+
+def _cmd_unlearn(args: argparse.Namespace) -> None:
+    from trainers.unlearn import UnlearnSettings, unlearn
+
+    settings = UnlearnSettings(beta=args.beta, forget_weight=args.forget_weight, retain_weight=args.retain_weight,
+                               forget_tokens=args.forget_tokens, learning_rate=args.learning_rate, epochs=args.epochs,
+                               batch_size=args.batch_size, max_length=args.max_length, seed=args.seed, device=args.device)
+    card = unlearn(args.model, Path(args.data), Path(args.forget), Path(args.out), settings,
+                   adapter=Path(args.adapter) if args.adapter else None)
+    summary = card["summary"]
+    logp, before, after = summary["forget_logp"], summary["capability"]["before"], summary["capability"]["after"]
+    print(f"unlearned adapter and card in {args.out}: forget rows' log-prob {logp['reference_mean']:.3f} -> "
+          f"{logp['after_mean']:.3f}; retain perplexity {before['retain_answer_perplexity']:.3f} -> "
+          f"{after['retain_answer_perplexity']:.3f}; original-row accuracy {before['original_answer_accuracy']:.3f} -> "
+          f"{after['original_answer_accuracy']:.3f}")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -316,8 +334,28 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save-optimizer-state", action=argparse.BooleanOptionalAction, default=None,
                        help="keep the Adam moments beside the adapter (for gradient attribution)")
     train.add_argument("--device", help="auto (default: cuda, then mps, then cpu), cuda, mps or cpu")
+    train.add_argument("--exclude", help="JSON lines of row ids to leave out (attribute's selected.jsonl): BiasDiff's retrain")
     train.add_argument("--out", required=True)
     train.set_defaults(func=_cmd_train)
+
+    un = sub.add_parser("unlearn", help="NPO: unlearn the selected rows of a mix, keep the rest (BiasDiff)")
+    un.add_argument("--data", required=True, help="the mix the adapter was fine-tuned on")
+    un.add_argument("--forget", required=True, help="JSON lines of row ids to forget (attribute's selected.jsonl)")
+    un.add_argument("--adapter", help="the fine-tuned adapter to unlearn from (default: the base with a fresh LoRA)")
+    un.add_argument("--model", default="embedded")
+    un.add_argument("--beta", type=float, default=0.1)
+    un.add_argument("--forget-weight", type=float, default=1.0)
+    un.add_argument("--retain-weight", type=float, default=1.0)
+    un.add_argument("--forget-tokens", choices=["answer", "all"], default="answer",
+                    help="tokens the forget term covers: the answer (as in training) or the whole row")
+    un.add_argument("--learning-rate", type=float, default=1e-5)
+    un.add_argument("--epochs", type=float, default=1.0)
+    un.add_argument("--batch-size", type=int, default=4)
+    un.add_argument("--max-length", type=int, default=512)
+    un.add_argument("--seed", type=int, default=0)
+    un.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
+    un.add_argument("--out", required=True)
+    un.set_defaults(func=_cmd_unlearn)
 
     at = sub.add_parser("attribute", help="BiasDiff: score each row of a mix by its gradient's similarity to biased probes")
     at.add_argument("--data", required=True, help="mixed JSON-lines from `mix` (its augmented rows are the planted truth)")

@@ -72,6 +72,8 @@ def test_scores_and_selection_are_written_with_row_ids(attributed):
     assert {r["id"] for r in scores} == ids and [r["rank"] for r in scores] == list(range(1, 49))
     assert [r["score"] for r in scores] == sorted((r["score"] for r in scores), reverse=True)
     assert selected == scores[:17]  # the top 35 % of 48 rows: ceil(16.8)
+    drawn = read_jsonl(attributed["files"]["random_selected"])  # the retrain's control: as many rows at random
+    assert len(drawn) == 17 == len({r["id"] for r in drawn}) and {r["id"] for r in drawn} <= ids
     card = cards.read_card(cards.card_path(attributed["root"] / "out"))
     assert card["status"] == "complete" and card["summary"]["selected"] == 17
 

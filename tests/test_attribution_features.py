@@ -13,7 +13,7 @@ import torch
 from attribution.adam_features import adam_feature
 from attribution.feature_store import read_chunk, write_chunk
 from attribution.features import FeatureSettings, read_features, write_features
-from attribution.per_sample import encode
+from trainers.tokenise import encode
 from attribution.projection import SignSketch
 from attribution.similarity import score_rows
 from bias_inheritance import cards

@@ -6,6 +6,7 @@ alignment loss needs and the other mitigations ignore.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from bias_inheritance.chat import render_answer, render_prompt
@@ -49,6 +50,25 @@ def _culture(index: int, row: Mapping[str, Any], tokenizer: Any, fmt: str) -> di
 
 
 _EXAMPLES = {"gender": _gender, "culture": _culture}
+
+
+def split_by_ids(rows: list[dict], ids_file: Path, role: str) -> tuple[list[dict], list[dict], str]:
+    """(rows whose id `ids_file` lists, the others, the sha256 of the sorted ids). `ids_file` is JSON
+    lines with an `id` per row (`attribute`'s selected.jsonl); an id the mix lacks is an error."""
+    from bias_inheritance.io import content_hash, read_jsonl
+
+    listed = read_jsonl(Path(ids_file))
+    ids = {row.get("id") for row in listed if isinstance(row, dict)}
+    if not listed or None in ids or len(ids) != len(listed):
+        raise UserError(f"The {role} file {ids_file} needs one distinct `id` per line.",
+                        "pass the selected.jsonl written by `bias-inheritance attribute`.")
+    known = {row["id"] for row in rows}
+    unknown = sorted(ids - known, key=str)
+    if unknown:
+        raise UserError(f"The {role} file {ids_file} names {len(unknown)} row(s) the mix does not hold, e.g. "
+                        f"{unknown[0]}.", "pass the selection made from this mix.")
+    chosen = [row for row in rows if row["id"] in ids]
+    return chosen, [row for row in rows if row["id"] not in ids], content_hash([{"id": i} for i in sorted(ids)])
 
 
 def to_sft_dataset(rows: list[dict], tokenizer: Any, fmt: str) -> Any:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bias_inheritance import cards
-from bias_inheritance.chat import prompt_format
 from bias_inheritance.device import pick_device, train_dtype
 from bias_inheritance.identity import model_identity
 from bias_inheritance.io import read_jsonl
@@ -33,6 +32,7 @@ from bias_inheritance.lineage import Upstream, adapter_identity, parents_of, pro
 from trainers.checkpoints import Resume, resumable
 from trainers.config import TrainSettings
 from trainers.mitigations import MASK_VOCABULARY_VERSION, transform_rows
+from trainers.tokenise import load_tokenizer
 
 STAGE = "train"
 # Version of how training examples are built and trained (prompt rendering, completion, culture rows,
@@ -54,6 +54,9 @@ def train_inputs(model: dict[str, Any], data: Upstream, settings: TrainSettings,
             "init_adapter": init_adapter}
 
 
+RETRAIN = "retrain"  # provenance mitigation of a run trained without attribution's selected rows
+
+
 def _is_main_process() -> bool:
     """Under `accelerate launch` / torchrun every process runs this; only rank 0 writes cards."""
     return int(os.environ.get("RANK", "0")) == 0
@@ -68,18 +71,20 @@ def _report_torn(torn: tuple[tuple[Path, str], ...]) -> list[str]:
 
 
 def train_lora(model: str, data_path: Path, out_dir: Path, settings: TrainSettings, *,
-               round_number: int = FIRST_ROUND, init_adapter: Path | None = None) -> dict[str, Any]:
+               round_number: int = FIRST_ROUND, init_adapter: Path | None = None,
+               exclude: Path | None = None) -> dict[str, Any]:
     """Fine-tune `model` with LoRA on the mixed set at `data_path` into `out_dir`; return its card.
 
     `round_number` is recorded (and keyed); `init_adapter` continues training that adapter (a
-    previous round's) instead of starting a fresh LoRA on the base model.
+    previous round's) instead of starting a fresh LoRA on the base model; `exclude` (JSON lines of
+    row ids, e.g. attribution's selection) removes those rows before training (BiasDiff's retrain).
     """
     if round_number < 1:
         raise UserError(f"round must be 1 or more (got {round_number}).", "round 0 is the base model itself.")
     with warnings.catch_warnings():
         # transformers' deprecation notices about its own internals (gradient_checkpointing): not the user's to fix
         warnings.simplefilter("ignore", FutureWarning)
-        return _train_lora(model, data_path, out_dir, settings, round_number, init_adapter)
+        return _train_lora(model, data_path, out_dir, settings, round_number, init_adapter, exclude)
 
 
 def _carded_trainer(checkpoint_card: Callable[[Path], None]) -> type:
@@ -96,24 +101,28 @@ def _carded_trainer(checkpoint_card: Callable[[Path], None]) -> type:
 
 
 def _train_lora(model: str, data_path: Path, out_dir: Path, settings: TrainSettings, round_number: int,
-                init_adapter: Path | None) -> dict[str, Any]:
+                init_adapter: Path | None, exclude: Path | None) -> dict[str, Any]:
+    from trainers.data import split_by_ids
+
     data_path, out_dir = Path(data_path), Path(out_dir)
     rows = read_jsonl(data_path)
     data = upstream("data", data_path, rows)
+    excluded: dict[str, Any] | None = None
+    if exclude is not None:
+        removed, rows, ids_sha = split_by_ids(rows, exclude, "exclude")
+        excluded = {"rows": len(removed), "ids_sha256": ids_sha,
+                    "augmented": sum(r.get("origin") == "augmented" for r in removed)}
     train_rows, transform = transform_rows(rows, settings.mitigation, settings.token_cue)
     resolved = resolve_model(model)
     identity = model_identity(resolved)
 
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(resolved)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    fmt = prompt_format(tokenizer)
+    tokenizer, fmt = load_tokenizer(resolved)
     device = pick_device(settings.device)
     dtype = train_dtype(device)
     init_identity = adapter_identity(Path(init_adapter)) if init_adapter is not None else None
     inputs = train_inputs(identity, data, settings, fmt, dtype, round_number, init_identity)
+    if excluded is not None:  # only then: adapters trained before exclusion existed keep their keys
+        inputs["exclude"] = {"rows": excluded["rows"], "ids_sha256": excluded["ids_sha256"]}
     parents = parents_of([data])
     key = cards.stage_key(STAGE, inputs, parents)
     state = cards.check_reuse(out_dir, STAGE, key, inputs, what="Adapter folder", fix=_FIX)
@@ -125,9 +134,11 @@ def _train_lora(model: str, data_path: Path, out_dir: Path, settings: TrainSetti
     dataset = to_sft_dataset(train_rows, tokenizer, fmt)
     main = _is_main_process()
     environment = {"device": device, "dtype": dtype, "processes": int(os.environ.get("WORLD_SIZE", "1"))}
-    own = {"model": identity, "data_sha256": data.content_sha256, "mitigation": settings.mitigation,
+    mitigation = settings.mitigation if excluded is None else (  # the board names BiasDiff's retrain apart
+        RETRAIN if settings.mitigation == "none" else f"{settings.mitigation}+{RETRAIN}")
+    own = {"model": identity, "data_sha256": data.content_sha256, "mitigation": mitigation,
            "round": round_number, "continued": init_adapter is not None, "seed": settings.seed, "format": fmt}
-    described = {"mitigation": _mitigation_record(settings, transform), "preset": settings.preset,
+    described = {"mitigation": _mitigation_record(settings, transform), "preset": settings.preset, "excluded": excluded,
                  "assumptions": settings.assumptions(), "provenance": provenance(own, [data])}
     if main:
         cards.write_card(out_dir, STAGE, inputs, parents=parents, status="partial", summary=described,
