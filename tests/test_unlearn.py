@@ -105,3 +105,18 @@ def test_retraining_excludes_the_selected_rows_and_keys_the_exclusion(tuned, tmp
         every = tmp_path / "every.jsonl"
         write_jsonl(every, [{"id": r["id"]} for r in read_jsonl(tuned["mix"])])
         unlearn(tuned["model"], tuned["mix"], every, tmp_path / "y", FAST)
+
+
+def test_the_commands_stop_on_bad_input_with_one_line(tuned, tmp_path, capsys):
+    from pipeline.cli import main
+
+    stray = tmp_path / "stray.jsonl"
+    write_jsonl(stray, [{"id": "no-such-row"}])
+    model = ["--model", tuned["model"]]
+    assert main(["train", "--data", str(tuned["mix"]), "--exclude", str(stray), "--out", str(tmp_path / "a"), *model]) == 2
+    assert main(["unlearn", "--data", str(tuned["mix"]), "--forget", str(stray), "--out", str(tmp_path / "b"), *model]) == 2
+    assert main(["unlearn", "--data", str(tuned["mix"]), "--forget", str(tuned["selected"]), "--beta", "0",
+                 "--out", str(tmp_path / "c"), *model]) == 2
+    assert main(["attribute", "--data", str(tuned["mix"]), "--probe", "nope", "--out", str(tmp_path / "d"), *model]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bias-inheritance: error")]
+    assert len(errors) == 4 and "does not hold" in errors[0] and "beta must be positive" in errors[2]
