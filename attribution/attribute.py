@@ -29,7 +29,7 @@ from bias_inheritance.chat import prompt_format
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import model_identity
 from bias_inheritance.io import atomic_write_json, content_hash, read_jsonl, write_jsonl
-from bias_inheritance.lineage import adapter_identity, provenance, upstream
+from bias_inheritance.lineage import adapter_upstream, provenance, upstream
 from bias_inheritance.model import resolve_model
 from bias_inheritance.provenance import package_versions
 from trainers.config import TrainSettings
@@ -172,9 +172,11 @@ def attribute(data: Path, out: Path, settings: AttributeSettings, *, model: str 
     data, out = Path(data), Path(out)
     rows = read_jsonl(data)
     mix = upstream("data", data, rows)
-    parents = {"data": mix.parent} if mix.parent else {}
+    adapter_id, adapter_up = adapter_upstream(adapter) if adapter else (None, None)
+    upstreams = [u for u in (mix, adapter_up) if u is not None]
+    parents = {u.role: u.parent for u in upstreams if u.parent is not None}
     probes = load_probes(settings.probe, _bias(rows))  # a bad name or file fails here, before any model
-    inputs = {"data_sha256": mix.content_sha256, "adapter": adapter_identity(adapter) if adapter else None,
+    inputs = {"data_sha256": mix.content_sha256, "adapter": adapter_id,
               "model": model_identity(resolve_model(model)),
               "probe": {"name": Path(settings.probe).name, "sha256": content_hash(probes)},
               "settings": _settings_record(settings, adapter is None), "version": ATTRIBUTE_VERSION,
@@ -193,7 +195,7 @@ def attribute(data: Path, out: Path, settings: AttributeSettings, *, model: str 
         curves["difference"] = _difference(curves["by_bias_type"], curves["control"])
     ranked = _score_rows(run)
     selected = ranked[:selection.selected_count(settings.top, len(ranked))]
-    record = provenance({}, [mix])
+    record = provenance({}, upstreams)
     curves.update(top=settings.top, selected=len(selected), rows=len(ranked), provenance=record,
                   versions=package_versions(), loss_baseline="rows ranked by their training loss, highest first",
                   random_baseline="a uniformly random selection: hypergeometric mean and 95 % range")
@@ -204,8 +206,13 @@ def attribute(data: Path, out: Path, settings: AttributeSettings, *, model: str 
     atomic_write_json(files["curves"], curves)
     files.update(write_figure(curves, out))
     planted = run.planted["all"]
+    parts = {name: {"path": str(folder.resolve()), "key": (cards.read_card(cards.card_path(folder)) or {}).get("key")}
+             for name, folder in (("adapter", Path(adapter) if adapter else out / "warmup"),
+                                  ("train_features", out / "features" / "train"),
+                                  ("probe_features", out / "features" / "probes"))}
     summary = {"rows": len(ranked), "planted": len(planted), "selected": len(selected),
-               "selected_planted": sum(r["id"] in planted for r in selected), "provenance": record}
+               "selected_planted": sum(r["id"] in planted for r in selected), "made_from": parts,
+               "provenance": record}
     cards.write_card(out, STAGE, inputs, parents=parents, summary=summary)
     return files
 

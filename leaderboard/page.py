@@ -21,6 +21,7 @@ from leaderboard import figures, marks
 
 PAGE_NAME = "index.html"
 FIGURES_DIR = "figures"
+ANALYSIS_DIR = "analysis"  # analyses written into a board (`analyze ... --out BOARD/analysis/NAME`) are linked
 MISSING = "–"
 TITLE = "bias-inheritance leaderboard"
 # The run's settings shown once per run in the provenance table, and per row in the task tables.
@@ -207,8 +208,36 @@ def _task_tables(table: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def render(table: pd.DataFrame, files: list[figures.FigureFile], skipped: Mapping[str, str]) -> str:
-    """The whole page as a string (no date on it: the same table gives the same page)."""
+def analyses(out: Path) -> list[tuple[str, list[str], list[str]]]:
+    """(name, figure PNGs, JSON files) of each analysis folder `out`/analysis/<name>/, relative to `out`."""
+    root = Path(out) / ANALYSIS_DIR
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        pngs = [p.relative_to(out).as_posix() for p in sorted(folder.glob("*.png"))]
+        jsons = [p.relative_to(out).as_posix() for p in sorted(folder.glob("*.json")) if not p.name.endswith("card.json")]
+        if pngs or jsons:
+            found.append((folder.name, pngs, jsons))
+    return found
+
+
+def _analyses_section(found: list[tuple[str, list[str], list[str]]]) -> str:
+    if not found:
+        return ('<p class="skipped">None yet: `bias-inheritance analyze embeddings|findings|balance ... '
+                f'--out BOARD/{ANALYSIS_DIR}/NAME` writes one here and relinks this page.</p>')
+    parts = []
+    for name, pngs, jsons in found:
+        parts.append(f"<h3>{_e(name)}</h3>")
+        parts += [f'<figure><img src="{_e(p)}" alt="{_e(name)}: {_e(Path(p).stem)}"><figcaption>{_e(Path(p).stem)} '
+                  f'<a href="{_e(p[:-4])}.svg">SVG</a> · <a href="{_e(p)}">PNG</a></figcaption></figure>' for p in pngs]
+        parts.append("<p>Data: " + " · ".join(f'<a href="{_e(j)}">{_e(Path(j).name)}</a>' for j in jsons) + "</p>")
+    return "\n".join(parts)
+
+
+def render(table: pd.DataFrame, files: list[figures.FigureFile], skipped: Mapping[str, str],
+           found: list[tuple[str, list[str], list[str]]] | None = None) -> str:
+    """The whole page as a string (no date on it: the same table and analyses give the same page)."""
     body = [
         f"<h1>{_e(TITLE)}</h1>", _summary(table), _marks_section(table),
         "<h2>Provenance</h2>", "<h3>Models</h3>", _runs_by(table, "model"),
@@ -216,6 +245,7 @@ def render(table: pd.DataFrame, files: list[figures.FigureFile], skipped: Mappin
         "<h2>How to read the numbers</h2>", _definitions(),
         "<h2>Figures</h2>", _figures_section(files, skipped),
         "<h2>Results</h2>", _task_tables(table),
+        "<h2>Analyses</h2>", _analyses_section(found or []),
     ]
     head = (f'<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(TITLE)}</title>'
@@ -228,5 +258,5 @@ def write_page(table: pd.DataFrame, out: Path) -> Path:
     out = Path(out)
     files, skipped = figures.write_figures(table, out / FIGURES_DIR)
     path = out / PAGE_NAME
-    atomic_write_text(path, render(table, files, skipped))
+    atomic_write_text(path, render(table, files, skipped, analyses(out)))
     return path

@@ -8,6 +8,7 @@
     train                 LoRA SFT on the mix                (trainers)
     attribute             the rows that carry the bias: BiasDiff scores, selection, curves (attribution)
     unlearn               NPO on the selected rows, NLL on the rest (trainers); `train --exclude` retrains
+    analyze balance|embeddings|findings   misalignment analyses and the findings check (analysis)
     tasks-path            folder for lm-eval's --include_path (bias_tasks)
     evaluate              run lm-eval tasks, keep provenance (evaluation)
     rescore RESULTS       re-score logged samples with the current task code (evaluation)
@@ -172,6 +173,25 @@ def _cmd_unlearn(args: argparse.Namespace) -> None:
           f"{logp['after_mean']:.3f}; retain perplexity {before['retain_answer_perplexity']:.3f} -> "
           f"{after['retain_answer_perplexity']:.3f}; original-row accuracy {before['original_answer_accuracy']:.3f} -> "
           f"{after['original_answer_accuracy']:.3f}")
+
+
+def _relink(out: Path) -> None:
+    """An analysis written into a board (`BOARD/analysis/NAME`): rebuild the board's page to link it."""
+    from leaderboard.build import board_inputs, build_board
+    from leaderboard.page import ANALYSIS_DIR
+    from leaderboard.results import BOARD_JSON
+
+    board = out.parent.parent
+    if out.parent.name == ANALYSIS_DIR and (board / BOARD_JSON).is_file():
+        print(f"page relinked: {build_board(board_inputs(board), board)['html']}")
+
+
+def _cmd_analyze_balance(args: argparse.Namespace) -> None:
+    from analysis.balance import analyze_balance
+
+    written = analyze_balance([Path(p) for p in args.paths], Path(args.out))
+    print("group balance: " + ", ".join(str(p) for p in written.values()))
+    _relink(Path(args.out))
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -375,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
     at.add_argument("--out", required=True)
     at.set_defaults(func=_cmd_attribute)
+
+    analyze = sub.add_parser("analyze", help="misalignment analyses (SPEC §5) and the findings check (SPEC §8)")
+    analyses = analyze.add_subparsers(dest="analyze_command", required=True)
+    balance = analyses.add_parser("balance", help="group balance of generated sets, from their audits")
+    balance.add_argument("paths", nargs="+", help="audit files (.audit.json) or folders holding them (a sweep's output)")
+    balance.add_argument("--out", required=True, help="folder (BOARD/analysis/balance links it from the board's page)")
+    balance.set_defaults(func=_cmd_analyze_balance)
 
     ev = sub.add_parser("evaluate", help="run bias_inheritance tasks through lm-eval")
     ev.add_argument("--model", default="embedded")
