@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from bias_inheritance import cache
 from bias_inheritance.errors import UserError
-from bias_inheritance.identity import short_key
+from bias_inheritance.identity import input_key, short_key
 from bias_inheritance.io import atomic_write_json, atomic_write_text, read_json, sha256_file
 from leaderboard.entries import Entry, load_entries
 from leaderboard.external import ENTRIES
@@ -146,9 +146,18 @@ def _build_into(board: Path, build: Build, inputs: Sequence[Path]) -> tuple[dict
     return {kind: board / Path(path).relative_to(staging) for kind, path in written.items()}, names
 
 
-def _stale(wanted: Sequence[Entry], record: Mapping[str, Any], folder: Path) -> list[Entry]:
-    """Entries that are new, changed (another key), or whose results file is gone."""
-    return [e for e in wanted if record["entries"].get(e.label) != e.key or not (folder / f"{e.label}.json").is_file()]
+def current_key(entry: Entry) -> str:
+    """The entry's key with the code of the tasks it runs: a changed task is evaluated again."""
+    from evaluation.selection import select_tasks
+
+    _, specs = select_tasks(entry.tasks, entry.metadata)
+    return input_key({"entry": entry.key, "task_code": {spec.name: spec.code_sha256 for spec in specs}})
+
+
+def _stale(wanted: Sequence[Entry], keys: Mapping[str, str], record: Mapping[str, Any], folder: Path) -> list[Entry]:
+    """Entries that are new, changed (another key, or other task code), or whose results file is gone."""
+    return [e for e in wanted if record["entries"].get(e.label) != keys[e.label]
+            or not (folder / f"{e.label}.json").is_file()]
 
 
 def _install(results: Mapping[str, Path], folder: Path, board: Path, build: Build) -> tuple[dict[str, Path], list[str]]:
@@ -187,9 +196,10 @@ def update_board(entries: Path, board: Path, evaluate: Evaluate | None = None, *
     evaluate = evaluate or evaluate_entry
     build = build or _default_build()
     folder = board / ENTRIES
+    current = {entry.label: current_key(entry) for entry in wanted}  # unknown task names fail here, before the lock
     with board_lock(board):
         record = _read_record(board)
-        todo = _stale(wanted, record, folder)
+        todo = _stale(wanted, current, record, folder)
         unchanged = [e.label for e in wanted if e not in todo]
         files = _files(folder)
         if not todo and files == record["files"] and all((board / name).exists() for name in record["outputs"]):
@@ -198,7 +208,7 @@ def update_board(entries: Path, board: Path, evaluate: Evaluate | None = None, *
             _check_builds(build, [folder])  # before any GPU time is spent
         results = {entry.label: _evaluate(evaluate, entry) for entry in todo}
         outputs, names = _install(results, folder, board, build)
-        keys = {**record["entries"], **{entry.label: entry.key for entry in todo}}
+        keys = {**record["entries"], **{entry.label: current[entry.label] for entry in todo}}
         atomic_write_json(board / RECORD_NAME, {"kind": _KIND, "entries": dict(sorted(keys.items())),
                                                 "files": _files(folder), "outputs": names})
     return {"evaluated": [e.label for e in todo], "unchanged": unchanged, "rebuilt": True, "outputs": outputs}

@@ -21,7 +21,7 @@ import yaml
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import input_key
 from leaderboard.entries import ENTRIES_VERSION, Entry, load_entries
-from leaderboard.update import RECORD_NAME, describe_update, evaluate_entry, update_board
+from leaderboard.update import RECORD_NAME, current_key, describe_update, evaluate_entry, update_board
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "leaderboard.yml"
@@ -167,12 +167,23 @@ def test_update_is_idempotent_and_evaluates_only_new_or_changed_entries(tmp_path
     assert calls(log) == ["a", "b", "b", "c"] and board_runs(board) == ["a", "b", "c"]
     assert snapshot(board)["entries/a.json"] == before["entries/a.json"]  # untouched
     record = json.loads((board / RECORD_NAME).read_text(encoding="utf-8"))
-    assert record["entries"] == {item.label: item.key for item in load_entries(entries)}
+    assert record["entries"] == {item.label: current_key(item) for item in load_entries(entries)}
 
     (board / "leaderboard.md").unlink()  # a missing output is rebuilt without evaluating anything
     fourth = update_board(entries, board, fake_evaluate)
     assert fourth["rebuilt"] and fourth["evaluated"] == [] and (board / "leaderboard.md").is_file()
     assert len(calls(log)) == 4
+
+
+def test_a_changed_task_re_evaluates_the_entries_that_run_it(tmp_path, log, monkeypatch):
+    from evaluation import selection
+
+    board = tmp_path / "board"
+    entries = write_entries(tmp_path / "e.yaml", entry("a"))
+    update_board(entries, board, fake_evaluate)
+    assert update_board(entries, board, fake_evaluate)["evaluated"] == []
+    monkeypatch.setattr(selection, "code_sha256", lambda folders: "0" * 64)  # the task's code changed
+    assert update_board(entries, board, fake_evaluate)["evaluated"] == ["a"] and calls(log) == ["a", "a"]
 
 
 def _update_in_process(entries: str, board: str) -> None:
