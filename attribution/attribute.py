@@ -25,7 +25,7 @@ from attribution.probes import load_probes
 from attribution.row_losses import row_losses
 from attribution.similarity import REDUCTIONS, score_rows
 from bias_inheritance import cards
-from bias_inheritance.chat import prompt_format
+from bias_inheritance.device import pick_device
 from bias_inheritance.errors import UserError
 from bias_inheritance.identity import model_identity
 from bias_inheritance.io import atomic_write_json, content_hash, read_jsonl, write_jsonl
@@ -34,6 +34,7 @@ from bias_inheritance.model import resolve_model
 from bias_inheritance.provenance import package_versions
 from trainers.config import TrainSettings
 from trainers.optimizer_state import FILE as OPTIMIZER_FILE
+from trainers.tokenise import load_tokenizer
 
 STAGE = "attribute"
 ATTRIBUTE_VERSION = 1
@@ -89,11 +90,11 @@ class MixRun:
                 for name, planted in self.planted.items()}
 
 
-def _examples(rows: list[dict], tokenizer: Any) -> list[dict]:
+def _examples(rows: list[dict], tokenizer: Any, fmt: str) -> list[dict]:
     """The mix's rows as the training saw them (trainers.data), keyed by row id."""
     from trainers.data import to_sft_dataset
 
-    dataset = to_sft_dataset(rows, tokenizer, prompt_format(tokenizer))
+    dataset = to_sft_dataset(rows, tokenizer, fmt)
     return [{"id": row["id"], "prompt": example["prompt"], "completion": example["completion"]}
             for row, example in zip(rows, dataset)]
 
@@ -120,35 +121,27 @@ def _max_length(adapter: Path, fallback: int) -> int:
 def attribute_mix(model: str, data: Path, folder: Path, settings: AttributeSettings, *,
                   adapter: Path | None = None) -> MixRun:
     """Warm-up (or `adapter`), features, scores and losses of one mix into `folder`."""
-    from transformers import AutoTokenizer
-
     rows = read_jsonl(data)
     if not rows:
         raise UserError(f"{data} holds no rows.", "pass a mixed set written by `bias-inheritance mix`.")
     resolved = resolve_model(model)
-    tokenizer = AutoTokenizer.from_pretrained(resolved)
+    tokenizer, fmt = load_tokenizer(resolved)
+    examples = _examples(rows, tokenizer, fmt)
     adapter = _adapter(model, data, folder, adapter, settings.warmup)
     features = replace(settings.features, max_length=_max_length(adapter, settings.features.max_length))
     probes = [{"id": p["id"], "prompt": "", "completion": p["text"]} for p in load_probes(settings.probe, _bias(rows))]
-    train = write_features(model, adapter, _examples(rows, tokenizer), folder / "features" / "train", features,
+    train = write_features(model, adapter, examples, folder / "features" / "train", features,
                            optimizer_state=adapter)
     probe = write_features(model, adapter, probes, folder / "features" / "probes", features)
     scores = score_rows(train, probe, settings.reduce)
-    device = features.device if features.device != "auto" else None
-    tokenizer, lora = load_lora(resolved, adapter, _device(device), "float32")
-    losses = row_losses(lora, tokenizer, _examples(rows, tokenizer), max_length=features.max_length,
+    _, lora = load_lora(resolved, adapter, pick_device(features.device), "float32")
+    losses = row_losses(lora, tokenizer, examples, max_length=features.max_length,
                         batch_size=features.batch_size, loss_tokens=features.loss_tokens)
     return MixRun(folder, scores, losses, rows)
 
 
 def _bias(rows: list[dict]) -> str:
     return str(rows[0].get("bias", "gender")) if rows else "gender"
-
-
-def _device(requested: str | None) -> str:
-    from bias_inheritance.device import pick_device
-
-    return pick_device(requested or "auto")
 
 
 def _score_rows(run: MixRun) -> list[dict]:
