@@ -194,6 +194,18 @@ def _cmd_analyze_balance(args: argparse.Namespace) -> None:
     _relink(Path(args.out))
 
 
+def _cmd_analyze_findings(args: argparse.Namespace) -> None:
+    from analysis.findings import FINDINGS_MD, check_findings
+    from bias_inheritance.io import read_json
+
+    written = check_findings(Path(args.board), Path(args.out))
+    for key, summary in read_json(written)["summary"].items():
+        print(f"{summary['finding']}: {summary['supported']} supported, {summary['contradicted']} contradicted, "
+              f"{summary['not enough data']} not enough data (of {summary['tests']} tests)")
+    print(f"details: {written} and {Path(args.out) / FINDINGS_MD}")
+    _relink(Path(args.out))
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from evaluation.evaluate import evaluate_model
 
@@ -402,6 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     balance.add_argument("paths", nargs="+", help="audit files (.audit.json) or folders holding them (a sweep's output)")
     balance.add_argument("--out", required=True, help="folder (BOARD/analysis/balance links it from the board's page)")
     balance.set_defaults(func=_cmd_analyze_balance)
+    findings = analyses.add_parser("findings", help="do SPEC §8's directional findings hold on a board? (seeds as replicates, Holm)")
+    findings.add_argument("board", help="a board folder (or its leaderboard.csv)")
+    findings.add_argument("--out", required=True, help="folder (BOARD/analysis/findings links it from the board's page)")
+    findings.set_defaults(func=_cmd_analyze_findings)
 
     ev = sub.add_parser("evaluate", help="run bias_inheritance tasks through lm-eval")
     ev.add_argument("--model", default="embedded")
