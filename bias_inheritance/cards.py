@@ -25,7 +25,8 @@ from bias_inheritance.schema import CARD_SUFFIX, FOLDER_CARD
 
 CARD_VERSION = 1
 # select: a subset of prepared rows (a culture's D_o); features, attribute, unlearn: BiasDiff (issue 11)
-STAGES = ("prepare", "select", "generate", "mix", "train", "features", "attribute", "unlearn", "evaluate", "rescore")
+STAGES = ("prepare", "select", "generate", "mix", "train", "features", "attribute", "unlearn", "evaluate", "rescore",
+          "analyze")
 
 Reuse = Literal["absent", "partial", "complete"]
 

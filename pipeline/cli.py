@@ -194,6 +194,20 @@ def _cmd_analyze_balance(args: argparse.Namespace) -> None:
     _relink(Path(args.out))
 
 
+def _cmd_analyze_embeddings(args: argparse.Namespace) -> None:
+    from analysis.embeddings import analyze_embeddings
+    from bias_inheritance.io import read_json
+
+    written = analyze_embeddings(Path(args.dataset), Path(args.out), model=args.model,
+                                 adapter=Path(args.adapter) if args.adapter else None, permutations=args.permutations,
+                                 seed=args.seed, batch_size=args.batch_size, device=args.device)
+    result = read_json(written)
+    print(f"energy distance {result['value']:.4g} [{result['interval_low']:.4g}, {result['interval_high']:.4g}] between "
+          f"{result['n_original']} original and {result['n_generated']} generated rows; permutation p = "
+          f"{result['p_value']:.3g} (resolution {result['p_value_resolution']:.2g}); {written}")
+    _relink(Path(args.out))
+
+
 def _cmd_analyze_findings(args: argparse.Namespace) -> None:
     from analysis.findings import FINDINGS_MD, check_findings
     from bias_inheritance.io import read_json
@@ -414,6 +428,16 @@ def build_parser() -> argparse.ArgumentParser:
     balance.add_argument("paths", nargs="+", help="audit files (.audit.json) or folders holding them (a sweep's output)")
     balance.add_argument("--out", required=True, help="folder (BOARD/analysis/balance links it from the board's page)")
     balance.set_defaults(func=_cmd_analyze_balance)
+    embed = analyses.add_parser("embeddings", help="original vs generated rows' representations: energy distance, permutation test, PCA")
+    embed.add_argument("dataset", help="a mixed JSON-lines set (origin original|augmented)")
+    embed.add_argument("--model", default="embedded")
+    embed.add_argument("--adapter", help="represent with a fine-tuned adapter")
+    embed.add_argument("--permutations", type=int, default=999, help="B: the p-value's resolution is 1/(B + 1)")
+    embed.add_argument("--seed", type=int, default=0)
+    embed.add_argument("--batch-size", type=int, default=16)
+    embed.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, mps or cpu")
+    embed.add_argument("--out", required=True, help="folder (BOARD/analysis/embeddings links it from the board's page)")
+    embed.set_defaults(func=_cmd_analyze_embeddings)
     findings = analyses.add_parser("findings", help="do SPEC §8's directional findings hold on a board? (seeds as replicates, Holm)")
     findings.add_argument("board", help="a board folder (or its leaderboard.csv)")
     findings.add_argument("--out", required=True, help="folder (BOARD/analysis/findings links it from the board's page)")
