@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from bias_inheritance.data import crows_pairs, culture, gender
+from bias_inheritance.data import crows_pairs, culture, gender, opinions
 from bias_inheritance.data.culture_registry import DATASETS
 from bias_tasks import tasks_path
 from bias_tasks.culture.names import task_name
 
 GENDER_TASKS = {"bias_inheritance_gender_bios", "bias_inheritance_hiring", "bias_inheritance_salary",
                 "bias_inheritance_story"}
-CAPABILITY_TASKS = {"bias_inheritance_crows_pairs", "bias_inheritance_heldout_perplexity"}
+CAPABILITY_TASKS = {"bias_inheritance_crows_pairs", "bias_inheritance_heldout_perplexity", "bias_inheritance_values"}
 
 
 @pytest.mark.slow
@@ -22,6 +22,7 @@ def test_glob_runs_every_leaf_task_once_through_the_lm_eval_cli(tiny_model_dir, 
     gender.prepare_gender(sample=True)
     culture.prepare_culture(sample=True)
     crows_pairs.prepare_crows_pairs(sample=True)
+    opinions.prepare_opinions(sample=True)
     out = tmp_path / "results"
     command = [
         sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model_dir}",
@@ -34,7 +35,7 @@ def test_glob_runs_every_leaf_task_once_through_the_lm_eval_cli(tiny_model_dir, 
     [results_file] = list(out.rglob("results_*.json"))
     results = json.loads(results_file.read_text())["results"]
     expected = GENDER_TASKS | CAPABILITY_TASKS | {task_name(d) for d in DATASETS}
-    assert set(results) == expected and len(expected) == 22
+    assert set(results) == expected and len(expected) == 23
     assert all(results[t]["synthetic_sample,none"] == 1.0 for t in expected - {"bias_inheritance_hiring",
                                                                                  "bias_inheritance_story"})
     warnings = [line for line in done.stderr.splitlines() if "WARNING" in line]
